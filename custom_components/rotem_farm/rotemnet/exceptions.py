@@ -1,0 +1,40 @@
+"""Exceptions raised by the RotemNetWeb client.
+
+Every failure the client can meet leaves it as one of these, so callers (the Home Assistant
+integration, the analyzer) can map them without catching ``Exception``. Messages never carry
+tokens, passwords or cookies.
+"""
+
+from __future__ import annotations
+
+
+class RotemError(Exception):
+    """Base class of every error raised by this library."""
+
+
+class RotemConnectionError(RotemError):
+    """The service could not be reached: network error, time-out, HTTP 5xx or an HTML page."""
+
+
+class RotemRateLimitError(RotemConnectionError):
+    """The service asked us to slow down (HTTP 429/503) and the retry budget is spent."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RotemAuthError(RotemError):
+    """The credentials were refused, or the session could not be re-established."""
+
+
+class RotemNoFarmError(RotemAuthError):
+    """The login succeeded but the account has no farm (no connection token or gateway)."""
+
+
+class RotemApiError(RotemError):
+    """The service answered, but reported a logical failure (``isSucceed: false``)."""
+
+
+class RotemParseError(RotemError):
+    """The answer could not be understood (not JSON, wrong shape, wrong types)."""
