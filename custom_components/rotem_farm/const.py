@@ -1,0 +1,44 @@
+"""Constants of the Rotem Farm integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "rotem_farm"
+LOGGER = logging.getLogger(__package__)
+
+# Config entry data
+CONF_FARM_KIND: Final = "farm_kind"
+FARM_KIND_ROTEM: Final = "rotem"
+FARM_KIND_MANUAL: Final = "manual"
+CONF_BASE_URL: Final = "base_url"
+CONF_HOUSES: Final = "houses"  # manual farms: number of houses
+CONF_CAPACITY: Final = "capacity"  # manual farms: birds per house (optional)
+
+# Options
+CONF_UPDATE_INTERVAL: Final = "update_interval"  # minutes
+CONF_TARGET_AGE: Final = "target_age"  # days, for the expected harvest date
+CONF_FETCH_HISTORY: Final = "fetch_history"
+CONF_LINKS: Final = "links"  # manual farms: {house_number: {role: entity_id}}
+
+DEFAULT_UPDATE_INTERVAL: Final = timedelta(minutes=5)
+DEFAULT_TARGET_AGE: Final = 42
+DEFAULT_BASE_URL: Final = "https://rotemnetweb.com/"
+
+# Analysis reports (from the ML analyzer add-on through rotem_farm.report_analysis)
+SERVICE_REPORT_ANALYSIS: Final = "report_analysis"
+SERVICE_START_FLOCK: Final = "start_flock"
+SERVICE_END_FLOCK: Final = "end_flock"
+SUBSYSTEMS: Final = (
+    "none",
+    "heating",
+    "ventilation",
+    "water",
+    "feed",
+    "sensor",
+    "controller_link",
+)
+# Analysis entities go unavailable when no report came for this many analysis intervals.
+ANALYSIS_STALE_INTERVALS: Final = 3
