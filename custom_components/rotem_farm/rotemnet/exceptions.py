@@ -28,6 +28,14 @@ class RotemAuthError(RotemError):
     """The credentials were refused, or the session could not be re-established."""
 
 
+class RotemSessionExpiredError(RotemAuthError):
+    """The service said the session is gone (``isAuthorize`` or ``isInSession`` false).
+
+    The client answers this with one fresh login and a retry; callers only see it when the
+    fresh session is refused too, and then it is an ordinary :class:`RotemAuthError`.
+    """
+
+
 class RotemNoFarmError(RotemAuthError):
     """The login succeeded but the account has no farm (no connection token or gateway)."""
 
