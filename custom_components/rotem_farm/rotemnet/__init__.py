@@ -5,6 +5,7 @@ Publishable on its own: no Home Assistant import, the caller injects the aiohttp
 
 from __future__ import annotations
 
+from .client import DEFAULT_BASE_URL, RotemClient
 from .exceptions import (
     RotemApiError,
     RotemAuthError,
@@ -36,6 +37,7 @@ from .models import (
 )
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "ClientStats",
     "ConnectionStatus",
     "Equipment",
@@ -50,6 +52,7 @@ __all__ = [
     "Mortality",
     "RotemApiError",
     "RotemAuthError",
+    "RotemClient",
     "RotemConnectionError",
     "RotemError",
     "RotemNoFarmError",

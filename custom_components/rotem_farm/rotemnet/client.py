@@ -1,0 +1,430 @@
+"""The RotemNetWeb client: login, session upkeep and the service calls.
+
+One client serves one account (one farm). It logs in lazily, keeps the server session cookie
+itself (the injected aiohttp session's cookie jar may be shared by several farms, and aiohttp's
+default jar ignores cookies of IP hosts such as a local simulator), logs in again once when the
+service says the session is gone, and backs off a bounded number of times when the service asks
+it to slow down. Every failure leaves as a :class:`~.exceptions.RotemError`; no message and no
+log line ever carries the password, a token or the session cookie.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from email.utils import parsedate_to_datetime
+from http.cookies import SimpleCookie
+from typing import Final, Literal
+
+import aiohttp
+
+from .exceptions import (
+    RotemApiError,
+    RotemAuthError,
+    RotemConnectionError,
+    RotemError,
+    RotemParseError,
+    RotemRateLimitError,
+    RotemSessionExpiredError,
+)
+from .models import (
+    ClientStats,
+    FarmInfo,
+    History,
+    HistoryKind,
+    HouseDetails,
+    LoginInfo,
+    SiteSnapshot,
+    Units,
+)
+from .parsing import (
+    LoginResult,
+    needs_registration,
+    parse_envelope,
+    parse_farm_info,
+    parse_history,
+    parse_house_details,
+    parse_login,
+    parse_site,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+type ApiStyle = Literal["legacy", "api"]
+
+DEFAULT_BASE_URL: Final = "https://rotemnetweb.com/"
+SESSION_COOKIE: Final = "ASP.NET_SessionId"
+_LEGACY_SERVICE_PATH: Final = "Services/AllServices.svc/"
+_LOGIN_PATHS: Final[Mapping[str, str]] = {
+    "legacy": "Latest/Services/AllServices.svc/Login",
+    "api": "api/Login",
+}
+# Where service calls go when a login answer names no WebServerUrl: the login's own root.
+_FALLBACK_WEB_PATHS: Final[Mapping[str, str]] = {"legacy": "Latest/", "api": "api/"}
+_JSON_CONTENT_TYPE: Final = "application/json;charset=UTF-8"
+_RETRY_STATUSES: Final = frozenset({429, 503})
+_REDACTED: Final = "***"
+
+
+class RotemClient:
+    """Async client of one RotemNetWeb account.
+
+    The session is injected and never closed here, so Home Assistant can share its own.
+    ``retry_delays`` are the back-off waits after HTTP 429/503 (their count is the retry
+    budget); a ``Retry-After`` header replaces the wait, capped at ``max_retry_after``.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        username: str,
+        password: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        api_style: ApiStyle = "legacy",
+        request_timeout: float = 30.0,
+        retry_delays: tuple[float, ...] = (1.0, 2.0),
+        max_retry_after: float = 10.0,
+    ) -> None:
+        if api_style not in _LOGIN_PATHS:
+            raise ValueError(f"unknown api_style {api_style!r}")
+        self._session = session
+        self._username = username
+        self._password = password
+        self._base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._api_style: ApiStyle = api_style
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._retry_delays = retry_delays
+        self._max_retry_after = max_retry_after
+        self._login_result: LoginResult | None = None
+        self._session_cookie: str | None = None
+        self._login_generation = 0
+        self._login_lock = asyncio.Lock()
+        self._units: Units | None = None
+        self._requests = 0
+        self._logins = 0
+        self._bytes_received = 0
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    # ----------------------------------------------------------------------------------------
+    # Public surface
+    # ----------------------------------------------------------------------------------------
+
+    @property
+    def gateway_code(self) -> str | None:
+        """The farm's gateway code once logged in (a stable unique id for the farm)."""
+        return None if self._login_result is None else self._login_result.gateway_code
+
+    @property
+    def units(self) -> Units | None:
+        """The account's units, known after :meth:`get_farm_info`."""
+        return self._units
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the request counters."""
+        return ClientStats(
+            requests=self._requests, logins=self._logins, bytes_received=self._bytes_received
+        )
+
+    async def login(self) -> LoginInfo:
+        """Log in now (the config flow checks credentials this way); later calls reuse it."""
+        async with self._login_lock:
+            result = await self._login_now()
+        return LoginInfo(
+            gateway_code=result.gateway_code,
+            web_server_url=result.web_server_url,
+            user_display_name=result.user_display_name,
+        )
+
+    async def get_site(self) -> SiteSnapshot:
+        """Every house of the farm in one request (GetSiteControllersInfo).
+
+        Pressure and wind are converted with the units of the last :meth:`get_farm_info`;
+        before that call they are as the controller sends them.
+        """
+        gateway = await self._gateway()
+        data = await self._call(
+            "GetSiteControllersInfo", {"prmSiteControllersInfoParams": {"GatewayCode": gateway}}
+        )
+        return parse_site(data, units=self._units)
+
+    async def get_farm_info(self) -> FarmInfo:
+        """Gateway facts and units (JsGlobals, ~480 KB: call at setup and then daily).
+
+        GetFarmRegistration is asked only when JsGlobals lacks the farm's alias; if that second
+        call fails logically the alias stays unknown rather than failing the whole setup.
+        """
+        gateway = await self._gateway()
+        js_globals = await self._call("JsGlobals_GetJsGlobals", {})
+        registration: object | None = None
+        if needs_registration(js_globals):
+            try:
+                registration = await self._call(
+                    "GetFarmRegistration", {"prmFarmRegistrationParams": {"GatewayCode": gateway}}
+                )
+            except RotemApiError:
+                _LOGGER.debug("GetFarmRegistration failed; the farm alias stays unknown")
+        info = parse_farm_info(js_globals, registration, gateway_code=gateway)
+        self._units = info.units
+        return info
+
+    async def get_history(self, house_number: int, kind: HistoryKind) -> History:
+        """A daily history table of one house (CommandID 35/40/41/43)."""
+        history_kind = HistoryKind(kind)
+        data = await self._call(
+            "RNBL_GetCommandData", _command_body(history_kind.value, house_number)
+        )
+        return parse_history(data, house_number, history_kind)
+
+    async def get_house_details(self, house_number: int) -> HouseDetails:
+        """The live page of one house (CommandID 0): precise values, installed counts."""
+        data = await self._call("RNBL_GetCommandData", _command_body("0", house_number))
+        return parse_house_details(data, house_number, units=self._units)
+
+    # ----------------------------------------------------------------------------------------
+    # Session
+    # ----------------------------------------------------------------------------------------
+
+    async def _gateway(self) -> str:
+        """The gateway code, logging in first if needed."""
+        return (await self._ensure_login()).gateway_code
+
+    async def _ensure_login(self) -> LoginResult:
+        """The current login, made once even when several calls start together."""
+        current = self._login_result
+        if current is not None:
+            return current
+        async with self._login_lock:
+            # Another call may have logged in while this one waited for the lock.
+            current = self._current_login()
+            if current is not None:
+                return current
+            return await self._login_now()
+
+    def _current_login(self) -> LoginResult | None:
+        """The login now (a method, so a fresh read after an ``await`` is obvious)."""
+        return self._login_result
+
+    async def _relogin(self, generation: int) -> None:
+        """Log in again unless another call already did since ``generation`` failed."""
+        async with self._login_lock:
+            if self._login_generation == generation:
+                await self._login_now()
+
+    async def _login_now(self) -> LoginResult:
+        """POST the credentials; the caller holds the login lock."""
+        body = {
+            "prmUsername": self._username,
+            "prmPassword": self._password,
+            "prmIsNativeAppLogin": False,
+            "prmIsKeepMeSignedIn": False,
+        }
+        headers = {
+            "Accept": "application/json, text/plain, */*",
+            "Content-Type": _JSON_CONTENT_TYPE,
+            "userToken": "null",
+            "userLanguage": "ENGLISH",
+        }
+        url = self._base_url + _LOGIN_PATHS[self._api_style]
+        self._login_result = None
+        self._logins += 1
+        try:
+            data = await self._post("Login", url, body, headers, login=True)
+            result = parse_login(
+                data, self._base_url, fallback_path=_FALLBACK_WEB_PATHS[self._api_style]
+            )
+        except RotemError as err:
+            raise self._scrubbed(err) from None
+        self._login_result = result
+        self._login_generation += 1
+        _LOGGER.debug("Logged in to gateway %s (%s)", result.gateway_code, self._api_style)
+        return result
+
+    # ----------------------------------------------------------------------------------------
+    # Requests
+    # ----------------------------------------------------------------------------------------
+
+    async def _call(self, operation: str, body: object) -> object:
+        """One service call with a single re-login and retry when the session has expired."""
+        try:
+            login = await self._ensure_login()
+            generation = self._login_generation
+            try:
+                return await self._service_request(login, operation, body)
+            except RotemSessionExpiredError:
+                _LOGGER.debug("%s: session expired, logging in again", operation)
+            await self._relogin(generation)
+            login = await self._ensure_login()
+            try:
+                return await self._service_request(login, operation, body)
+            except RotemSessionExpiredError:
+                raise RotemAuthError(f"{operation}: the service refused a fresh session") from None
+        except RotemError as err:
+            raise self._scrubbed(err) from None
+
+    async def _service_request(self, login: LoginResult, operation: str, body: object) -> object:
+        """POST one operation with the session's headers and check the envelope."""
+        headers = {
+            "Accept": "application/json, text/plain, */*",
+            "Content-Type": _JSON_CONTENT_TYPE,
+            "userToken": login.user_token,
+            "farmConnectionToken": login.connection_token,
+            "userLanguage": "ENGLISH",
+            "contextId": str(uuid.uuid4()),
+        }
+        path = operation
+        if self._api_style == "api":
+            headers["Authorization"] = f"Bearer {login.user_token}"
+        else:
+            path = _LEGACY_SERVICE_PATH + operation
+        data = await self._post(operation, login.web_server_url + path, body, headers)
+        parse_envelope(data)
+        return data
+
+    async def _post(
+        self,
+        operation: str,
+        url: str,
+        body: object,
+        headers: Mapping[str, str],
+        *,
+        login: bool = False,
+    ) -> object:
+        """POST JSON, back off on 429/503 within the retry budget, return the decoded body."""
+        payload = json.dumps(body).encode()
+        cookies = (
+            None
+            if login or self._session_cookie is None
+            else {SESSION_COOKIE: self._session_cookie}
+        )
+        attempt = 0
+        while True:
+            self._requests += 1
+            try:
+                async with self._session.post(
+                    url, data=payload, headers=headers, cookies=cookies, timeout=self._timeout
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    content_type = response.headers.get("Content-Type", "")
+                    retry_after = _retry_after(response.headers.get("Retry-After"))
+                    self._keep_session_cookie(response.cookies)
+            except TimeoutError as err:
+                raise RotemConnectionError(
+                    f"{operation}: the service did not answer in time"
+                ) from err
+            except aiohttp.ClientError as err:
+                raise RotemConnectionError(
+                    f"{operation}: cannot reach the service ({type(err).__name__})"
+                ) from err
+            self._bytes_received += len(raw)
+            if status in _RETRY_STATUSES and attempt < len(self._retry_delays):
+                delay = self._retry_delays[attempt]
+                if retry_after is not None:
+                    delay = min(retry_after, self._max_retry_after)
+                _LOGGER.debug(
+                    "%s: HTTP %s, retrying in %.1f s (%d/%d)",
+                    operation,
+                    status,
+                    delay,
+                    attempt + 1,
+                    len(self._retry_delays),
+                )
+                attempt += 1
+                await self._sleep(delay)
+                continue
+            _check_status(operation, status, retry_after, login=login)
+            return _decode(operation, raw, content_type)
+
+    def _keep_session_cookie(self, cookies: SimpleCookie) -> None:
+        """Remember the session cookie whenever the service sets one."""
+        morsel = cookies.get(SESSION_COOKIE)
+        if morsel is not None and morsel.value:
+            self._session_cookie = morsel.value
+
+    def _scrubbed(self, err: RotemError) -> RotemError:
+        """The same error with every secret masked, in case the service echoed one."""
+        secrets = [self._password, self._session_cookie]
+        if self._login_result is not None:
+            secrets += [self._login_result.user_token, self._login_result.connection_token]
+        message = str(err)
+        clean = message
+        for secret in secrets:
+            if secret:
+                clean = clean.replace(secret, _REDACTED)
+        if clean == message:
+            return err
+        scrubbed = copy.copy(err)
+        scrubbed.args = (clean,)
+        return scrubbed
+
+
+def _command_body(command_id: int | str, house_number: int) -> dict[str, object]:
+    """RNBL_GetCommandData parameters as the web app sends them."""
+    return {
+        "prmGetCommandDataParams": {
+            "CommandID": command_id,
+            "IsSetPointCommand": False,
+            "HouseNumber": str(house_number),
+            "RoomNumber": -1,
+            "ClientLanguageIndex": 1,
+            "IsIgnoreCache": False,
+            "PageNumber": -1,
+            "IsLoadPageFromCache": False,
+        }
+    }
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(text).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if math.isnan(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _check_status(operation: str, status: int, retry_after: float | None, *, login: bool) -> None:
+    """Map an unsuccessful HTTP status to the matching error."""
+    if 200 <= status < 300:
+        return
+    if status in (401, 403):
+        if login:
+            raise RotemAuthError(f"login refused (HTTP {status})")
+        raise RotemSessionExpiredError(f"{operation}: HTTP {status}")
+    if status == 429 or (status == 503 and retry_after is not None):
+        raise RotemRateLimitError(
+            f"{operation}: the service is throttling requests (HTTP {status})", retry_after
+        )
+    if status >= 500 or status == 404:
+        raise RotemConnectionError(f"{operation}: the service is unavailable (HTTP {status})")
+    raise RotemApiError(f"{operation}: unexpected HTTP {status}")
+
+
+def _decode(operation: str, raw: bytes, content_type: str) -> object:
+    """Decode a JSON body, tolerating a UTF-8 byte order mark; an HTML page is an outage."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise RotemParseError(f"{operation}: the answer is not UTF-8") from err
+    if "html" in content_type.lower() or text.lstrip().startswith("<"):
+        raise RotemConnectionError(f"{operation}: the service answered with an HTML page")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise RotemParseError(f"{operation}: the answer is not valid JSON") from err
