@@ -1,0 +1,387 @@
+"""The analyzer's scheduler: discover, (re)fit, score new points, publish — and survive outages.
+
+Every tick (default 5 minutes) discovers the houses, reads only the points that arrived since
+the previous tick and hands them to each farm's analyzer; on a slower cadence (default hourly),
+and whenever a farm's set of houses changes, the farm's analyzer is refitted on a long window
+(default 14 days). Each point reaches `update` exactly once: a farm keeps a cursor, the refit
+window ends at that cursor, and a new farm is fitted up to one interval ago so its first results
+come on the very first tick.
+
+Failure policy: an unreachable data source or HA makes the tick fail; the loop retries with
+exponential back-off, logs one line when an outage starts and one when it ends, and keeps the
+results that could not be delivered. Cursors only move after a successful read, so no point is
+skipped. A farm or house whose detector raises is logged and skipped; the others go on. Houses
+without enough data get no result, and nothing is published for them: their entities stay
+unknown instead of showing a made-up value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import pandas as pd
+
+from ml_analyzer.config import AnalyzerConfig
+from ml_analyzer.discovery import House, Inventory, discover
+from ml_analyzer.ha import (
+    HomeAssistantAuthError,
+    HomeAssistantClient,
+    HomeAssistantCommandError,
+    HomeAssistantConnectionError,
+)
+from ml_analyzer.publisher import InvalidResultError, Publisher, build_report
+from ml_analyzer.readers import Reader, SourceQueryError, SourceUnavailableError
+
+_LOGGER = logging.getLogger(__name__)
+
+BACKOFF_INITIAL = 5.0
+# Points younger than this may still be on their way into the source (HA batches its InfluxDB
+# writes; the recorder compiles 5-minute statistics a few seconds after each period).
+SETTLE_SECONDS = {"Home Assistant recorder": 60.0}
+DEFAULT_SETTLE_SECONDS = 15.0
+
+HA_ERRORS = (HomeAssistantConnectionError, HomeAssistantAuthError)
+SOURCE_ERRORS = (SourceUnavailableError, SourceQueryError, *HA_ERRORS, HomeAssistantCommandError)
+
+
+class Analyzer(Protocol):
+    """What the loop needs of a farm analyzer (docs/CONTRACTS.md §5, FarmAnalyzer)."""
+
+    def fit(self, history: Any) -> None:
+        """Learn the farm's normal behaviour from a long window."""
+
+    def update(self, history: Any) -> Mapping[str, Any]:
+        """Score new points; return a HouseResult per house that has enough data."""
+
+
+AnalyzerFactory = Callable[[], Analyzer]
+HistoryFactory = Callable[[dict[str, pd.DataFrame]], Any]
+
+
+class Outage:
+    """One log line when a dependency goes away and one when it is back."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.since: float | None = None
+
+    def failed(self, error: Exception) -> None:
+        """Record a failure; only the first of an outage is logged."""
+        if self.since is None:
+            self.since = time.monotonic()
+            _LOGGER.warning("%s unavailable, retrying with back-off: %s", self.name, error)
+
+    def recovered(self) -> None:
+        """Record a success; logs the end of an outage."""
+        if self.since is not None:
+            _LOGGER.info(
+                "%s available again after %.0f s", self.name, time.monotonic() - self.since
+            )
+            self.since = None
+
+
+class Backoff:
+    """Exponential delays between retries, capped at the tick interval."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._initial = initial
+        self._maximum = maximum
+        self._failures = 0
+
+    def next_delay(self) -> float:
+        """The delay before the next retry (doubles per consecutive failure)."""
+        delay = min(self._maximum, self._initial * 2.0**self._failures)
+        self._failures += 1
+        return delay
+
+    def reset(self) -> None:
+        """Called after a success."""
+        self._failures = 0
+
+
+@dataclass
+class FarmState:
+    """A farm's fitted analyzer and how far its points have been consumed."""
+
+    analyzer: Analyzer
+    houses: frozenset[str]
+    cursor: datetime
+    fitted_at: datetime
+
+
+@dataclass
+class TickResult:
+    """What one tick did (logged, returned by `--once`, asserted by tests)."""
+
+    ok: bool = True
+    houses: int = 0
+    fitted_farms: int = 0
+    scored_houses: int = 0
+    published: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def house_frame(
+    house: House, series: Mapping[str, pd.Series], start: datetime, end: datetime
+) -> pd.DataFrame | None:
+    """The house's points in [start, end) as one frame, a column per role, or None if empty."""
+    low, high = pd.Timestamp(start), pd.Timestamp(end)
+    columns: dict[str, pd.Series] = {}
+    for role, entity in house.signals.items():
+        values = series.get(entity.entity_id)
+        if values is None or values.empty:
+            continue
+        index = values.index
+        window = values[(index >= low) & (index < high)]
+        if not window.empty:
+            columns[role] = window
+    if not columns:
+        return None
+    frame = pd.concat(columns, axis=1, sort=True)
+    frame.index.name = "timestamp"
+    return frame
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AnalyzerService:
+    """Runs ticks against one HA instance and one data source."""
+
+    def __init__(
+        self,
+        config: AnalyzerConfig,
+        ha: HomeAssistantClient,
+        reader: Reader,
+        analyzer_factory: AnalyzerFactory,
+        history_factory: HistoryFactory,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._config = config
+        self._ha = ha
+        self._reader = reader
+        self._analyzer_factory = analyzer_factory
+        self._history_factory = history_factory
+        self._clock = clock
+        self._interval = timedelta(seconds=config.interval_seconds)
+        self._refit = timedelta(minutes=config.refit_minutes)
+        self._window = timedelta(days=config.history_days)
+        self._settle = timedelta(seconds=SETTLE_SECONDS.get(reader.name, DEFAULT_SETTLE_SECONDS))
+        self.publisher = Publisher(ha, config.interval_seconds, config.publish_every)
+        self.ha_outage = Outage("Home Assistant")
+        self.source_outage = Outage(reader.name)
+        self.inventory: Inventory | None = None
+        self.farms: dict[str, FarmState] = {}
+        self.fit_failed: dict[str, datetime] = {}
+        self.unpublished: dict[str, dict[str, Any]] = {}
+        self.ticks = 0
+
+    async def _discover(self, result: TickResult) -> Inventory | None:
+        try:
+            inventory = await discover(self._ha)
+        except (*HA_ERRORS, HomeAssistantCommandError) as err:
+            self.ha_outage.failed(err)
+            result.ok = False
+            result.errors.append(str(err))
+            return self.inventory
+        self.ha_outage.recovered()
+        if self.inventory is None or set(self.inventory.houses) != set(inventory.houses):
+            _LOGGER.info(
+                "Analyzing %d houses of %d farms from %s",
+                len(inventory.houses),
+                len(inventory.farms()),
+                self._reader.name,
+            )
+        self.inventory = inventory
+        return inventory
+
+    async def _read(
+        self, houses: Sequence[House], start: datetime, end: datetime, result: TickResult
+    ) -> dict[str, pd.Series] | None:
+        entities = [entity for house in houses for entity in house.signals.values()]
+        if not entities:
+            return {}
+        try:
+            series = await self._reader.read(entities, start, end)
+        except SOURCE_ERRORS as err:
+            self.source_outage.failed(err)
+            result.ok = False
+            result.errors.append(str(err))
+            return None
+        self.source_outage.recovered()
+        return series
+
+    def _history(
+        self,
+        houses: Sequence[House],
+        series: Mapping[str, pd.Series],
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, pd.DataFrame]:
+        frames = {}
+        for house in houses:
+            frame = house_frame(house, series, start, end)
+            if frame is not None:
+                frames[house.key] = frame
+        return frames
+
+    async def _fit(
+        self, farms: dict[str, list[House]], now: datetime, end: datetime, result: TickResult
+    ) -> bool:
+        """Fit new farms, farms whose houses changed and farms whose refit is due."""
+        due: dict[str, datetime] = {}
+        for farm_id, houses in farms.items():
+            state = self.farms.get(farm_id)
+            keys = frozenset(house.key for house in houses)
+            failed_at = self.fit_failed.get(farm_id)
+            if state is None and failed_at is not None and now - failed_at < self._refit:
+                continue
+            if state is None or state.houses != keys:
+                due[farm_id] = state.cursor if state is not None else end - self._interval
+            elif now - state.fitted_at >= self._refit:
+                due[farm_id] = state.cursor
+        if not due:
+            return True
+        start = end - self._window
+        houses = [house for farm_id in due for house in farms[farm_id]]
+        series = await self._read(houses, start, max(due.values()), result)
+        if series is None:
+            return False
+        for farm_id, fit_end in due.items():
+            history = self._history(farms[farm_id], series, start, fit_end)
+            state = self.farms.get(farm_id)
+            keys = frozenset(house.key for house in farms[farm_id])
+            analyzer = (
+                state.analyzer
+                if state is not None and state.houses == keys
+                else self._analyzer_factory()
+            )
+            try:
+                await asyncio.to_thread(analyzer.fit, self._history_factory(history))
+            except Exception as err:
+                _LOGGER.exception("Fitting farm %s failed; its houses are skipped", farm_id)
+                result.errors.append(f"fit {farm_id}: {err}")
+                self.farms.pop(farm_id, None)
+                self.fit_failed[farm_id] = now
+                continue
+            self.fit_failed.pop(farm_id, None)
+            self.farms[farm_id] = FarmState(analyzer, keys, fit_end, now)
+            result.fitted_farms += 1
+        return True
+
+    async def _update_farm(
+        self, farm_id: str, frames: dict[str, pd.DataFrame], result: TickResult
+    ) -> dict[str, Any]:
+        """Results of one farm; if the farm fails as a whole, each house is tried alone."""
+        analyzer = self.farms[farm_id].analyzer
+        try:
+            return dict(await asyncio.to_thread(analyzer.update, self._history_factory(frames)))
+        except Exception:
+            if len(frames) == 1:
+                _LOGGER.exception("Scoring house %s failed", next(iter(frames)))
+                result.errors.append(f"update {next(iter(frames))}")
+                return {}
+            _LOGGER.warning("Scoring farm %s failed; scoring its houses one by one", farm_id)
+        results: dict[str, Any] = {}
+        for key, frame in frames.items():
+            try:
+                single = await asyncio.to_thread(
+                    analyzer.update, self._history_factory({key: frame})
+                )
+            except Exception:
+                _LOGGER.exception("Scoring house %s failed", key)
+                result.errors.append(f"update {key}")
+                continue
+            results.update(single)
+        return results
+
+    async def _update(
+        self, farms: dict[str, list[House]], end: datetime, result: TickResult
+    ) -> dict[str, dict[str, Any]] | None:
+        """Score the points since each farm's cursor; reports by device id."""
+        fitted = [farm_id for farm_id in farms if farm_id in self.farms]
+        if not fitted:
+            return {}
+        start = min(self.farms[farm_id].cursor for farm_id in fitted)
+        houses = [house for farm_id in fitted for house in farms[farm_id]]
+        series = await self._read(houses, start, end, result)
+        if series is None:
+            return None
+        reports: dict[str, dict[str, Any]] = {}
+        for farm_id in fitted:
+            state = self.farms[farm_id]
+            by_key = {house.key: house for house in farms[farm_id]}
+            frames = self._history(farms[farm_id], series, state.cursor, end)
+            state.cursor = end
+            if not frames:
+                continue
+            for key, house_result in (await self._update_farm(farm_id, frames, result)).items():
+                house = by_key.get(key)
+                if house is None or house_result is None:
+                    continue
+                try:
+                    reports[house.device_id] = build_report(house.device_id, house_result)
+                except (InvalidResultError, TypeError, ValueError) as err:
+                    _LOGGER.warning("Result of house %s not published: %s", key, err)
+                    continue
+                result.scored_houses += 1
+        return reports
+
+    async def tick(self) -> TickResult:
+        """One cycle: discover, fit what is due, score new points, publish."""
+        self.ticks += 1
+        result = TickResult()
+        now = self._clock()
+        end = now - self._settle
+        inventory = await self._discover(result)
+        if inventory is None:
+            return result
+        result.houses = len(inventory.houses)
+        farms = inventory.farms()
+        for farm_id in set(self.farms) - set(farms):
+            del self.farms[farm_id]
+        self.publisher.forget({house.device_id for house in inventory.houses.values()})
+        if not await self._fit(farms, now, end, result):
+            return result
+        reports = await self._update(farms, end, result)
+        if reports is None:
+            return result
+        known = {house.device_id for house in inventory.houses.values()}
+        pending = {d: r for d, r in self.unpublished.items() if d in known} | reports
+        if not pending:
+            return result
+        try:
+            result.published = await self.publisher.publish(pending, self.ticks)
+        except HA_ERRORS as err:
+            self.ha_outage.failed(err)
+            self.unpublished = pending
+            result.ok = False
+            result.errors.append(str(err))
+            return result
+        self.ha_outage.recovered()
+        self.unpublished = {}
+        return result
+
+    async def run(self, *, once: bool = False) -> TickResult:
+        """Tick forever (or once); failures retry with back-off instead of waiting a full tick."""
+        backoff = Backoff(BACKOFF_INITIAL, float(self._config.interval_seconds))
+        while True:
+            started = time.monotonic()
+            result = await self.tick()
+            _LOGGER.debug("Tick %d: %s", self.ticks, result)
+            if once:
+                return result
+            if result.ok:
+                backoff.reset()
+                delay = self._config.interval_seconds - (time.monotonic() - started)
+            else:
+                delay = backoff.next_delay()
+            await asyncio.sleep(max(0.0, delay))

@@ -1,0 +1,171 @@
+"""InfluxDB 2.x reader (Flux through influxdb-client's async API), same layout as 1.x.
+
+HA's influxdb integration (api_version 2) writes to a bucket: `_measurement` = unit of
+measurement (or the default), tag `entity_id` without the domain, tag `domain`, `_field` =
+`value`. One Flux query per measurement and window selects every wanted entity with a regex.
+The answer is Flux's annotated CSV, parsed here by column name (tables may repeat headers and
+annotations), so the parsing is tested against recorded answers without a 2.x server.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import pandas as pd
+
+from ml_analyzer.config import InfluxV2Config
+from ml_analyzer.readers import (
+    EntityRef,
+    SourceQueryError,
+    SourceUnavailableError,
+    anchored_regex,
+    influx_measurement,
+    to_series,
+)
+
+QueryFunction = Callable[[str], Awaitable[str]]
+
+
+def flux_string(text: str) -> str:
+    """A Flux string literal (backslash, quote and interpolation escaped)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
+    return f'"{escaped}"'
+
+
+def _rfc3339(moment: datetime) -> str:
+    return pd.Timestamp(moment).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build_flux(
+    bucket: str, measurement: str, object_ids: Sequence[str], start: datetime, end: datetime
+) -> str:
+    """One Flux query for all entities of one measurement in [start, end)."""
+    return (
+        f"from(bucket: {flux_string(bucket)})\n"
+        f"  |> range(start: {_rfc3339(start)}, stop: {_rfc3339(end)})\n"
+        f"  |> filter(fn: (r) => r._measurement == {flux_string(measurement)}"
+        ' and r._field == "value")\n'
+        f"  |> filter(fn: (r) => r.entity_id =~ {anchored_regex(object_ids)})\n"
+        '  |> keep(columns: ["_time", "_value", "entity_id", "domain"])\n'
+    )
+
+
+def parse_annotated_csv(text: str) -> dict[tuple[str, str], tuple[list[float], list[float]]]:
+    """(entity_id tag, domain tag) → (epoch ms, values) from Flux annotated CSV.
+
+    Every table starts with annotation rows (`#datatype`, `#group`, `#default`) and a header
+    row; a Flux runtime error arrives as a table with an `error` column.
+    """
+    points: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    header: list[str] | None = None
+    for row in csv.reader(text.splitlines()):
+        if not row or all(not cell for cell in row):
+            header = None
+            continue
+        if row[0].startswith("#"):
+            header = None
+            continue
+        if header is None:
+            header = row
+            continue
+        record = dict(zip(header, row, strict=False))
+        if "error" in header:
+            raise SourceQueryError(f"InfluxDB 2.x query failed: {record.get('error', '')}")
+        time_text, value_text = record.get("_time", ""), record.get("_value", "")
+        if not time_text or not value_text:
+            continue
+        try:
+            value = float(value_text)
+        except ValueError:
+            continue
+        moment = pd.Timestamp(time_text)
+        key = (record.get("entity_id", ""), record.get("domain", ""))
+        points[key][0].append(moment.value / 1e6)
+        points[key][1].append(value)
+    return dict(points)
+
+
+class InfluxV2Reader:
+    """Reads HA's InfluxDB 2.x bucket; `queries` counts the Flux queries sent."""
+
+    name = "InfluxDB 2.x"
+
+    def __init__(self, config: InfluxV2Config, query: QueryFunction | None = None) -> None:
+        self._config = config
+        self._query = query
+        self._client: Any = None
+        self.queries = 0
+
+    async def _default_query(self, flux: str) -> str:
+        from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+        from influxdb_client.rest import ApiException
+
+        if self._client is None:
+            self._client = InfluxDBClientAsync(
+                url=self._config.url,
+                token=self._config.token,
+                org=self._config.org,
+                verify_ssl=self._config.verify_ssl,
+                timeout=600_000,
+            )
+        try:
+            text: str = await self._client.query_api().query_raw(flux)
+        except ApiException as err:
+            status = int(err.status or 0)
+            if status >= 500 or status == 0:
+                raise SourceUnavailableError(f"InfluxDB 2.x answered {status}") from None
+            raise SourceQueryError(
+                f"InfluxDB 2.x refused the query ({status}): {err.reason}"
+            ) from None
+        return text
+
+    async def read(
+        self, entities: Sequence[EntityRef], start: datetime, end: datetime
+    ) -> dict[str, pd.Series]:
+        """Points with start <= time < end, one Flux query per measurement."""
+        by_measurement: dict[str, list[EntityRef]] = defaultdict(list)
+        for entity in entities:
+            measurement = influx_measurement(
+                entity, self._config.default_measurement, self._config.override_measurement
+            )
+            by_measurement[measurement].append(entity)
+        result: dict[str, pd.Series] = {}
+        for measurement, group in by_measurement.items():
+            flux = build_flux(
+                self._config.bucket, measurement, [e.object_id for e in group], start, end
+            )
+            text = await self._run(flux)
+            by_tags = {(entity.object_id, entity.domain): entity for entity in group}
+            by_object_id: dict[str, list[EntityRef]] = defaultdict(list)
+            for entity in group:
+                by_object_id[entity.object_id].append(entity)
+            for (object_id, domain), (times, values) in parse_annotated_csv(text).items():
+                match = by_tags.get((object_id, domain))
+                if match is None and not domain and len(by_object_id[object_id]) == 1:
+                    match = by_object_id[object_id][0]
+                if match is not None and times:
+                    result[match.entity_id] = to_series(match.entity_id, times, values)
+        return result
+
+    async def _run(self, flux: str) -> str:
+        self.queries += 1
+        query = self._query or self._default_query
+        try:
+            return await query(flux)
+        except (SourceQueryError, SourceUnavailableError):
+            raise
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise SourceUnavailableError(
+                f"InfluxDB 2.x unreachable at {self._config.url}: {type(err).__name__}"
+            ) from None
+
+    async def close(self) -> None:
+        """Close the influxdb-client connection pool if one was opened."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

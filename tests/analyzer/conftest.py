@@ -1,0 +1,14 @@
+"""Fixtures of the analyzer tests: the real InfluxDB 1.x server and HA-style point writing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.influxdb import InfluxServer, influxdb_server
+
+__all__ = ["InfluxServer", "influxdb_server"]
+
+
+@pytest.fixture(autouse=True)
+def _loopback_sockets(socket_enabled: None) -> None:
+    """The analyzer talks to real servers on 127.0.0.1 (InfluxDB, HA's HTTP server)."""
