@@ -1,0 +1,320 @@
+"""Data update coordinator of a Rotem farm: one per config entry, one request per poll.
+
+Each poll asks the cloud for the whole site (every house in one answer). Farm facts (units,
+alias, versions) are fetched at setup and refreshed daily; the optional daily history is fetched
+hourly at most. Library errors become ``ConfigEntryAuthFailed`` (reauthentication) or
+``UpdateFailed`` with a translation key, so the coordinator logs an outage once and its
+recovery once. Houses that appear get entities through listeners; houses that vanish lose their
+devices here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_FETCH_HISTORY,
+    CONF_UPDATE_INTERVAL,
+    DEFAULT_UPDATE_INTERVAL,
+    DOMAIN,
+    LOGGER,
+)
+from .flock import stable_placement_date
+from .rotemnet import (
+    FarmInfo,
+    History,
+    HistoryKind,
+    RotemApiError,
+    RotemAuthError,
+    RotemClient,
+    RotemConnectionError,
+    RotemError,
+    RotemParseError,
+    SiteSnapshot,
+)
+
+if TYPE_CHECKING:
+    from .data import RotemFarmConfigEntry
+
+FARM_INFO_INTERVAL = timedelta(days=1)
+HISTORY_INTERVAL = timedelta(hours=1)
+HISTORY_KINDS = (HistoryKind.WATER, HistoryKind.HEATERS)
+STORAGE_VERSION = 1
+
+
+def map_library_errors[**P, T](
+    func: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[T]]:
+    """Turn the client's exceptions into what the coordinator understands.
+
+    A refused login starts reauthentication; every other failure is an ``UpdateFailed`` the
+    coordinator logs once per outage. Messages come from translations, never from the library,
+    so no server text (which could echo a secret) reaches the log.
+    """
+
+    @wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await func(*args, **kwargs)
+        except RotemAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except RotemConnectionError as err:
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="cannot_connect") from err
+        except RotemParseError as err:
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="parse_error") from err
+        except RotemApiError as err:
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="api_error") from err
+
+    return wrapper
+
+
+@dataclass(frozen=True, slots=True)
+class RotemFarmSnapshot:
+    """What one poll yields: the site, the farm facts and the derived per-house values."""
+
+    site: SiteSnapshot
+    farm_info: FarmInfo
+    placement_dates: Mapping[int, date] = field(default_factory=dict)
+    history: Mapping[tuple[int, HistoryKind], History] = field(default_factory=dict)
+    farm_water_daily: float | None = None
+    farm_feed_daily: float | None = None
+
+
+class DailyTotal:
+    """A farm-wide daily counter made from per-house daily counters that reset at midnight.
+
+    A plain sum would drop a little whenever one controller resets before the others (their
+    clocks differ), and a ``total_increasing`` sensor reads every drop as a new cycle: water
+    would be counted twice. Adding up each house's increments instead (a house that dropped
+    reset, so its whole new value is new) gives a counter that only rises during the local day
+    and restarts at local midnight from what was used since.
+    """
+
+    def __init__(self, stored: Mapping[str, Any] | None = None) -> None:
+        """Restore the counter (day, total, last value per house) from storage."""
+        stored = stored or {}
+        self.day: str | None = stored.get("day")
+        self.total: float | None = stored.get("total")
+        self.last: dict[str, float] = dict(stored.get("last", {}))
+
+    def update(self, values: Mapping[int, float | None], today: date) -> float | None:
+        """Take one reading per house (None: not reported) and return the farm's total."""
+        reported = {str(house): value for house, value in values.items() if value is not None}
+        if self.total is None:
+            if not reported:
+                return None
+            self.day = today.isoformat()
+            self.total = sum(reported.values())
+            self.last = reported
+            return self.total
+        increments = 0.0
+        for house, value in reported.items():
+            previous = self.last.get(house)
+            if previous is None:
+                increments += value
+            elif value >= previous:
+                increments += value - previous
+            else:
+                increments += value
+            self.last[house] = value
+        if self.day != today.isoformat():
+            self.day = today.isoformat()
+            self.total = increments
+        else:
+            self.total += increments
+        return self.total
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return what :meth:`__init__` restores."""
+        return {"day": self.day, "total": self.total, "last": self.last}
+
+
+class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
+    """Polls one Rotem farm."""
+
+    config_entry: RotemFarmConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: RotemFarmConfigEntry, client: RotemClient
+    ) -> None:
+        """Set the poll interval from the entry's options."""
+        minutes = entry.options.get(CONF_UPDATE_INTERVAL)
+        interval = timedelta(minutes=minutes) if minutes else DEFAULT_UPDATE_INTERVAL
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=interval,
+        )
+        self.client = client
+        self.farm_info: FarmInfo | None = None
+        self._farm_info_at: datetime | None = None
+        self._history: dict[tuple[int, HistoryKind], History] = {}
+        self._history_at: datetime | None = None
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
+        self._placements: dict[int, tuple[date, int | None]] = {}
+        self._water = DailyTotal()
+        self._feed = DailyTotal()
+        self.known_houses: set[int] = set()
+
+    @property
+    def fetch_history(self) -> bool:
+        """Whether the user asked for the daily history tables (more requests)."""
+        return bool(self.config_entry.options.get(CONF_FETCH_HISTORY, False))
+
+    async def _async_setup(self) -> None:
+        """Fetch the farm's facts once and restore the stored flock and totals state."""
+        await self._async_fetch_farm_info()
+        stored = await self._store.async_load() or {}
+        for house, item in stored.get("placement", {}).items():
+            self._placements[int(house)] = (
+                date.fromisoformat(item["date"]),
+                item.get("growth_day"),
+            )
+        self._water = DailyTotal(stored.get("water"))
+        self._feed = DailyTotal(stored.get("feed"))
+
+    @map_library_errors
+    async def _async_fetch_farm_info(self) -> None:
+        self.farm_info = await self.client.get_farm_info()
+        self._farm_info_at = dt_util.utcnow()
+
+    @map_library_errors
+    async def _async_fetch_site(self) -> SiteSnapshot:
+        return await self.client.get_site()
+
+    async def _async_update_data(self) -> RotemFarmSnapshot:
+        """Poll the site; refresh farm facts daily and history hourly, both best effort."""
+        now = dt_util.utcnow()
+        if self._farm_info_at is None or now - self._farm_info_at >= FARM_INFO_INTERVAL:
+            await self._async_refresh_farm_info()
+        site = await self._async_fetch_site()
+        if self.fetch_history and (
+            self._history_at is None or now - self._history_at >= HISTORY_INTERVAL
+        ):
+            await self._async_refresh_history(site)
+        assert self.farm_info is not None  # set by _async_setup
+        today = dt_util.now().date()
+        snapshot = RotemFarmSnapshot(
+            site=site,
+            farm_info=self.farm_info,
+            placement_dates=self._update_placements(site, today),
+            history=dict(self._history) if self.fetch_history else {},
+            farm_water_daily=self._water.update(
+                {
+                    number: house.water_daily
+                    for number, house in site.houses.items()
+                    if house.online
+                },
+                today,
+            ),
+            farm_feed_daily=self._feed.update(
+                {number: house.feed_daily for number, house in site.houses.items() if house.online},
+                today,
+            ),
+        )
+        self._store.async_delay_save(self._data_to_store, 10)
+        self._remove_stale_devices(site)
+        return snapshot
+
+    async def _async_refresh_farm_info(self) -> None:
+        """Refresh units, alias and versions; a failure keeps yesterday's facts."""
+        previous = self.farm_info
+        try:
+            await self._async_fetch_farm_info()
+        except UpdateFailed:
+            if previous is None:
+                raise
+            LOGGER.debug("Daily refresh of the farm facts failed; keeping the previous ones")
+            return
+        if previous is not None and self.farm_info is not None:
+            self._update_farm_device(self.farm_info)
+
+    async def _async_refresh_history(self, site: SiteSnapshot) -> None:
+        """Fetch water and heater history per online house; failures keep the old tables."""
+        for number, house in site.houses.items():
+            if not house.online:
+                continue
+            for kind in HISTORY_KINDS:
+                try:
+                    self._history[(number, kind)] = await self.client.get_history(number, kind)
+                except RotemAuthError as err:
+                    raise ConfigEntryAuthFailed(
+                        translation_domain=DOMAIN, translation_key="auth_failed"
+                    ) from err
+                except RotemError as err:
+                    LOGGER.debug("History %s of house %s not fetched: %s", kind.name, number, err)
+        self._history_at = dt_util.utcnow()
+
+    def _update_placements(self, site: SiteSnapshot, today: date) -> dict[int, date]:
+        """Keep each house's placement date stable within a flock (see flock.py)."""
+        for number, house in site.houses.items():
+            stored, previous_day = self._placements.get(number, (None, None))
+            placement = stable_placement_date(
+                stored, house.growth_day, today, previous_growth_day=previous_day
+            )
+            if placement is not None:
+                growth_day = house.growth_day if house.growth_day is not None else previous_day
+                self._placements[number] = (placement, growth_day)
+        return {number: placement for number, (placement, _) in self._placements.items()}
+
+    @callback
+    def _data_to_store(self) -> dict[str, Any]:
+        return {
+            "placement": {
+                str(number): {"date": placement.isoformat(), "growth_day": growth_day}
+                for number, (placement, growth_day) in self._placements.items()
+            },
+            "water": self._water.as_dict(),
+            "feed": self._feed.as_dict(),
+        }
+
+    @callback
+    def _update_farm_device(self, info: FarmInfo) -> None:
+        """Keep the farm device's firmware version current after the daily refresh."""
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(
+            identifiers={(DOMAIN, self.config_entry.unique_id or "")}
+        )
+        if device is not None and device.sw_version != info.gateway_version:
+            registry.async_update_device(device.id, sw_version=info.gateway_version)
+
+    @callback
+    def _remove_stale_devices(self, site: SiteSnapshot) -> None:
+        """Detach house devices the cloud no longer reports from this entry.
+
+        An empty answer is not taken as "every house removed": it is more likely a glitch, and
+        removing devices loses their history and customisations.
+        """
+        current = set(site.houses)
+        self.known_houses |= current
+        if not current:
+            return
+        farm_id = self.config_entry.unique_id
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(registry, self.config_entry.entry_id):
+            for domain, identifier in device.identifiers:
+                if domain != DOMAIN or not identifier.startswith(f"{farm_id}_"):
+                    continue
+                suffix = identifier.removeprefix(f"{farm_id}_")
+                if suffix.isdigit() and int(suffix) not in current:
+                    registry.async_update_device(
+                        device.id, remove_config_entry_id=self.config_entry.entry_id
+                    )
+                    self.known_houses.discard(int(suffix))

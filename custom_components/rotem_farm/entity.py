@@ -1,0 +1,134 @@
+"""Base entity and device info shared by every platform of Rotem Farm.
+
+Rotem and manual farms share the device layout (one farm device, one device per house linked
+to it) and the unique-id scheme of docs/CONTRACTS.md §3, so the analyzer finds a signal's role
+from its unique id whatever the farm's kind.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN, FARM_KIND_ROTEM
+from .coordinator import RotemFarmCoordinator
+from .data import RotemFarmData
+
+if TYPE_CHECKING:
+    from .data import RotemFarmConfigEntry
+
+MANUFACTURER_ROTEM = "Munters (Rotem)"
+
+
+def _farm_id(entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry) -> str:
+    """Return the farm id; an entry's unique id is the farm id for both kinds of farm."""
+    if isinstance(entry_or_data, RotemFarmData):
+        return entry_or_data.farm_id
+    unique_id = entry_or_data.unique_id
+    if unique_id is None:  # pragma: no cover - every entry we create has one
+        raise ValueError("a Rotem Farm config entry without unique id")
+    return unique_id
+
+
+def entity_unique_id(farm_id: str, house_number: int | None, key: str) -> str:
+    """Return ``<farm_id>_<house>_<key>`` for a house, ``<farm_id>_<key>`` for the farm."""
+    if house_number is None:
+        return f"{farm_id}_{key}"
+    return f"{farm_id}_{house_number}_{key}"
+
+
+def house_identifier(farm_id: str, house_number: int) -> tuple[str, str]:
+    """Return the device registry identifier of a house."""
+    return (DOMAIN, f"{farm_id}_{house_number}")
+
+
+def farm_device_info(
+    entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry,
+    name: str | None = None,
+    model: str | None = None,
+    sw_version: str | None = None,
+) -> DeviceInfo:
+    """Return the farm device: the gateway of a Rotem farm, the farm itself when manual."""
+    info = DeviceInfo(identifiers={(DOMAIN, _farm_id(entry_or_data))})
+    if name is not None:
+        info["name"] = name
+    if model is not None:
+        info["model"] = model
+    if sw_version is not None:
+        info["sw_version"] = sw_version
+    if _is_rotem(entry_or_data):
+        info["manufacturer"] = MANUFACTURER_ROTEM
+    return info
+
+
+def house_device_info(
+    entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry,
+    house_number: int,
+    name: str,
+    model: str | None = None,
+    sw_version: str | None = None,
+) -> DeviceInfo:
+    """Return a house device, linked to its farm device so the farm groups its houses."""
+    farm_id = _farm_id(entry_or_data)
+    info = DeviceInfo(
+        identifiers={house_identifier(farm_id, house_number)},
+        name=name,
+        via_device=(DOMAIN, farm_id),
+    )
+    if model is not None:
+        info["model"] = model
+    if sw_version is not None:
+        info["sw_version"] = sw_version
+    if _is_rotem(entry_or_data):
+        info["manufacturer"] = MANUFACTURER_ROTEM
+    return info
+
+
+def _is_rotem(entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry) -> bool:
+    if isinstance(entry_or_data, RotemFarmData):
+        return entry_or_data.kind == FARM_KIND_ROTEM
+    return bool(entry_or_data.data.get("farm_kind") == FARM_KIND_ROTEM)
+
+
+class RotemFarmEntity(Entity):
+    """An entity of a farm or of one of its houses, named by translation key.
+
+    ``house_number`` None means a farm entity. Subclasses set their entity description (or
+    translation key) themselves; this class only fixes the unique id and the device.
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        data: RotemFarmData,
+        house_number: int | None,
+        key: str,
+        device_info: DeviceInfo,
+    ) -> None:
+        """Bind the entity to its farm, house and key."""
+        self.farm_id = data.farm_id
+        self.house_number = house_number
+        self.key = key
+        self._attr_unique_id = entity_unique_id(data.farm_id, house_number, key)
+        self._attr_device_info = device_info
+
+
+class RotemFarmCoordinatorEntity(CoordinatorEntity[RotemFarmCoordinator], RotemFarmEntity):
+    """An entity of a Rotem farm fed by the farm's coordinator."""
+
+    def __init__(
+        self,
+        coordinator: RotemFarmCoordinator,
+        data: RotemFarmData,
+        house_number: int | None,
+        key: str,
+        device_info: DeviceInfo,
+    ) -> None:
+        """Bind the entity to the coordinator and to its farm, house and key."""
+        CoordinatorEntity.__init__(self, coordinator)
+        RotemFarmEntity.__init__(self, data, house_number, key, device_info)
