@@ -1,0 +1,274 @@
+"""Backtest the farm detectors on simulated scenarios with known faults.
+
+`python -m ml_analyzer backtest --scenario FILE [--sensitivity S] [--days N]` generates the
+scenario's signals with the simulator's benchmark API (`simulator.series.generate`), runs the very
+functions `FarmAnalyzer` uses over the whole run (causal, so this is what the live analyzer would
+have said at each 5-minute tick), and prints per fault: detected or not, the delay after the true
+onset, the lead over the controller's fixed alarm (|T - set| > 3 °C for 15 min) and the subsystem
+it blamed; plus false alarms per house-week in the houses without a fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ml_analyzer.detectors.farm import (
+    MIN_ROWS,
+    SENSITIVITY,
+    alarm_state,
+    farm_evidence,
+)
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
+
+EXPECTED_SUBSYSTEM = {
+    "heater_failure": "heating",
+    "fan_failure": "ventilation",
+    "probe_stuck": "sensor",
+    "probe_drift": "sensor",
+    "probe_dropout": "sensor",
+    "water_leak": "water",
+    "water_blockage": "water",
+    "feed_stop": "feed",
+    "controller_offline": "controller_link",
+}
+SLOW_FAULTS = ("probe_drift", "heater_wear", "water_blockage", "fan_wear")
+DEFAULT_DAYS = 12
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FaultOutcome:
+    """How the detectors did on one true fault."""
+
+    scenario: str
+    kind: str
+    house: str
+    detected: bool
+    subsystem: str | None
+    delay_hours: float | None
+    """Detection time minus the true onset (wear included); negative would be impossible."""
+    lead_over_fixed_hours: float | None
+    """Fixed alarm time minus detection time; None when the fixed alarm never fired."""
+    fixed_alarm_fired: bool
+    fixed_delay_hours: float | None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Everything measured on one scenario run."""
+
+    faults: list[FaultOutcome]
+    false_alarms: int
+    clean_house_weeks: float
+
+
+def wide_frames(frame: pd.DataFrame) -> dict[int, dict[str, pd.DataFrame]]:
+    """Long simulator frame -> {farm: {house id: wide frame indexed by timestamp}}."""
+    farms: dict[int, dict[str, pd.DataFrame]] = {}
+    for (farm, house), part in frame.groupby(["farm", "house"], observed=True):
+        wide = part.pivot_table(index="timestamp", columns="role", values="value", observed=True)
+        wide.columns = [str(column) for column in wide.columns]
+        farms.setdefault(int(farm), {})[str(house)] = wide
+    return farms
+
+
+def house_alarms(
+    frames: dict[str, pd.DataFrame], sensitivity: str
+) -> dict[str, tuple[pd.DatetimeIndex, np.ndarray, list[tuple[str, str, np.ndarray]]]]:
+    """Per house: grid, union alarm state, and (stream, subsystem, state) of every stream."""
+    level = SENSITIVITY[sensitivity]
+    out: dict[str, tuple[pd.DatetimeIndex, np.ndarray, list[tuple[str, str, np.ndarray]]]] = {}
+    for house, evidence in farm_evidence(frames).items():
+        union = np.zeros(len(evidence.index))
+        streams = []
+        for stream in evidence.streams:
+            state = alarm_state(stream.z, level)
+            state[:MIN_ROWS] = 0.0
+            z = np.nan_to_num(stream.z.to_numpy(dtype=float))
+            subsystem = np.where(z >= 0, stream.subsystem_up, stream.subsystem_down)
+            streams.append((stream.name, "", state))
+            streams[-1] = (stream.name, str(subsystem[-1]), state)
+            union = np.maximum(union, state)
+            streams[-1] = (stream.name, _subsystem_at_onset(state, subsystem), state)
+        out[house] = (evidence.index, union, streams)
+    return out
+
+
+def _subsystem_at_onset(state: np.ndarray, subsystem: np.ndarray) -> str:
+    onsets = np.flatnonzero(np.diff(np.r_[0.0, state]) > 0)
+    return str(subsystem[onsets[0]]) if len(onsets) else ""
+
+
+def _onsets(state: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.diff(np.r_[0.0, state]) > 0)
+
+
+def evaluate_run(name: str, result: Any, sensitivity: str) -> RunOutcome:
+    """Score one `SeriesResult` of the simulator."""
+    faults = [f for f in result.faults if f.kind in EXPECTED_SUBSYSTEM]
+    faulty = {(f.farm, str(f.house)) for f in faults}
+    outcomes: list[FaultOutcome] = []
+    false_alarms = 0
+    clean_rows = 0
+    for farm, frames in wide_frames(result.frame).items():
+        alarms = house_alarms(frames, sensitivity)
+        for house, (index, union, streams) in alarms.items():
+            own = [f for f in faults if f.farm == farm and str(f.house) == house]
+            if not own:
+                false_alarms += len(_onsets(union))
+                clean_rows += max(len(index) - MIN_ROWS, 0)
+                continue
+            onset = pd.Timestamp(min(f.start for f in own))
+            before = index < onset
+            false_alarms += len(_onsets(np.where(before, union, 0.0)))
+            for truth in own:
+                outcomes.append(_outcome(name, house, truth, index, streams))
+    del faulty
+    rows_per_week = 7 * 288
+    return RunOutcome(outcomes, false_alarms, clean_rows / rows_per_week)
+
+
+def _outcome(
+    name: str,
+    house: str,
+    truth: Any,
+    index: pd.DatetimeIndex,
+    streams: list[tuple[str, str, np.ndarray]],
+) -> FaultOutcome:
+    start = pd.Timestamp(truth.start)
+    first: tuple[pd.Timestamp, str] | None = None
+    for _stream, subsystem, state in streams:
+        hits = [i for i in _onsets(state) if index[i] >= start]
+        ongoing = state[index >= start]
+        if not hits and len(ongoing) and ongoing[0] >= 1.0:
+            hits = [int(np.argmax(index >= start))]
+        if hits and (first is None or index[hits[0]] < first[0]):
+            first = (index[hits[0]], subsystem)
+    kind = truth.kind
+    if kind in {"heater_failure", "fan_failure"} and truth.params.get("wear_days"):
+        kind = "heater_wear" if kind == "heater_failure" else "fan_wear"
+    alarm = pd.Timestamp(truth.alarm_at) if truth.alarm_at is not None else None
+    fixed_delay = (alarm - start).total_seconds() / 3600 if alarm is not None else None
+    if first is None:
+        return FaultOutcome(
+            name, kind, house, False, None, None, None, alarm is not None, fixed_delay
+        )
+    detected_at, subsystem = first
+    delay = (detected_at - start).total_seconds() / 3600
+    lead = (alarm - detected_at).total_seconds() / 3600 if alarm is not None else None
+    return FaultOutcome(
+        name, kind, house, True, subsystem, delay, lead, alarm is not None, fixed_delay
+    )
+
+
+def run_scenario(scenario: Scenario, start: datetime, days: float, sensitivity: str) -> RunOutcome:
+    """Generate one scenario with the simulator and evaluate the detectors on it."""
+    from simulator.series import generate
+
+    origin = scenario.start or start
+    result = generate(scenario, origin, origin + timedelta(days=days))
+    return evaluate_run(scenario.name, result, sensitivity)
+
+
+def summarise(outcomes: Sequence[RunOutcome]) -> list[str]:
+    """Figures as `name: value unit` lines, per fault type and overall."""
+    lines: list[str] = []
+    faults = [f for run in outcomes for f in run.faults]
+    kinds = sorted({f.kind for f in faults})
+    for kind in kinds:
+        group = [f for f in faults if f.kind == kind]
+        found = [f for f in group if f.detected]
+        delays = [f.delay_hours for f in found if f.delay_hours is not None]
+        leads = [f.lead_over_fixed_hours for f in found if f.lead_over_fixed_hours is not None]
+        right = [f for f in found if f.subsystem == EXPECTED_SUBSYSTEM.get(_base(kind))]
+        fixed = [f for f in group if f.fixed_alarm_fired]
+        early = [
+            f for f in found if f.lead_over_fixed_hours is None or f.lead_over_fixed_hours >= 24
+        ]
+        lines.append(f"{kind}.runs: {len(group)} runs")
+        lines.append(f"{kind}.detected: {100 * len(found) / len(group):.0f} %")
+        lines.append(f"{kind}.subsystem_correct: {100 * len(right) / max(len(found), 1):.0f} %")
+        if delays:
+            lines.append(f"{kind}.delay_after_onset_median: {np.median(delays):.1f} h")
+            lines.append(f"{kind}.delay_after_onset_worst: {max(delays):.1f} h")
+        lines.append(f"{kind}.fixed_alarm_fired: {100 * len(fixed) / len(group):.0f} %")
+        if leads:
+            lines.append(f"{kind}.lead_over_fixed_alarm_median: {np.median(leads):.1f} h")
+            lines.append(f"{kind}.lead_over_fixed_alarm_worst: {min(leads):.1f} h")
+        if kind in SLOW_FAULTS:
+            lines.append(
+                f"{kind}.warned_24h_before_fixed_alarm: {100 * len(early) / len(group):.0f} %"
+            )
+    if faults:
+        found_all = sum(f.detected for f in faults)
+        lines.append(f"all.detected: {100 * found_all / len(faults):.1f} %")
+        fixed_all = sum(f.fixed_alarm_fired for f in faults)
+        lines.append(f"all.fixed_alarm_fired: {100 * fixed_all / len(faults):.1f} %")
+    weeks = sum(run.clean_house_weeks for run in outcomes)
+    alarms = sum(run.false_alarms for run in outcomes)
+    if weeks > 0:
+        lines.append(f"false_alarms_per_house_week: {alarms / weeks:.2f} alarms")
+        lines.append(f"clean_house_weeks: {weeks:.1f} weeks")
+    return lines
+
+
+def _base(kind: str) -> str:
+    return {"heater_wear": "heater_failure", "fan_wear": "fan_failure"}.get(kind, kind)
+
+
+def main(argv: list[str]) -> int:
+    """CLI entry: `backtest --scenario FILE [--sensitivity S] [--days N] [--start ISO]`."""
+    parser = argparse.ArgumentParser(prog="ml_analyzer backtest", description=__doc__)
+    parser.add_argument("--scenario", required=True, type=Path, help="scenario file (YAML/JSON)")
+    parser.add_argument("--sensitivity", default="medium", choices=sorted(SENSITIVITY))
+    parser.add_argument("--days", type=float, default=DEFAULT_DAYS, help="length of the run")
+    parser.add_argument(
+        "--start",
+        default=None,
+        help="ISO start when the scenario has none (default 2026-01-05T00:00Z)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        from simulator.scenario import ScenarioError, load
+    except ImportError:
+        print(
+            "backtest needs the simulator package (run from the repository root)", file=sys.stderr
+        )
+        return 2
+    try:
+        scenario = load(args.scenario)
+    except (OSError, ScenarioError, ValueError) as err:
+        print(f"cannot read scenario {args.scenario}: {err}", file=sys.stderr)
+        return 2
+    start = datetime.fromisoformat(args.start) if args.start else DEFAULT_START
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    outcome = run_scenario(scenario, start, args.days, args.sensitivity)
+    for fault in outcome.faults:
+        print(
+            f"fault {fault.kind} house {fault.house}: "
+            + (
+                f"detected after {fault.delay_hours:.1f} h as {fault.subsystem}"
+                if fault.detected and fault.delay_hours is not None
+                else "not detected"
+            )
+            + (
+                f", fixed alarm after {fault.fixed_delay_hours:.1f} h"
+                if fault.fixed_delay_hours is not None
+                else ", fixed alarm never fired"
+            )
+        )
+    for line in summarise([outcome]):
+        print(line)
+    return 0

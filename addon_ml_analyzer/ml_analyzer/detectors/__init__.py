@@ -1,0 +1,190 @@
+"""Anomaly detectors and failure predictors of the analyzer (docs/CONTRACTS.md §5).
+
+`FarmAnalyzer` is what the service calls every tick; `farm.farm_evidence` and `farm.alarm_state`
+are the vectorised core it uses, and the benchmarks (bench/farm_scenarios.py, backtest) measure
+exactly those functions. `univariate` is the single-series detector behind `score-csv`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ml_analyzer.detectors.farm import (
+    MIN_ROWS,
+    ROWS_PER_DAY,
+    SENSITIVITY,
+    Evidence,
+    HouseEvidence,
+    alarm_state,
+    farm_evidence,
+    score_of,
+    since_of,
+    time_to_failure,
+)
+
+__all__ = ["FarmAnalyzer", "FarmHistory", "HouseResult"]
+
+BUFFER = pd.Timedelta(days=10)
+
+
+@dataclass
+class FarmHistory:
+    """Recent data of one farm: per house a frame indexed by UTC timestamp, one column per role."""
+
+    houses: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HouseResult:
+    """What the analyzer reports for one house (the fields of `rotem_farm.report_analysis`)."""
+
+    anomaly: bool
+    anomaly_score: float
+    failure_risk: float
+    subsystem: str
+    explanation: str
+    signal: str | None
+    expected: float | None
+    actual: float | None
+    since: datetime | None
+    time_to_failure_hours: float | None
+
+
+class FarmAnalyzer:
+    """Keeps a rolling buffer of a farm's data and judges every house against its pack.
+
+    `fit` and `update` both merge data into the buffer (duplicates keep the newest row); the
+    detectors themselves learn their baselines from the buffer on every call, so `fit` only needs
+    to provide the older history once. `seed` is accepted for determinism of any randomised
+    method; the current methods are fully deterministic.
+    """
+
+    def __init__(self, sensitivity: Literal["low", "medium", "high"] = "medium", seed: int = 0):
+        if sensitivity not in SENSITIVITY:
+            raise ValueError(f"sensitivity must be low, medium or high, not {sensitivity!r}")
+        self.sensitivity = sensitivity
+        self.seed = seed
+        self._buffer: dict[str, pd.DataFrame] = {}
+
+    def fit(self, history: FarmHistory) -> None:
+        """Take a longer history (slow cadence) into the buffer."""
+        self._merge(history)
+
+    def update(self, history: FarmHistory) -> dict[str, HouseResult]:
+        """Merge the new points and judge every house that has enough data."""
+        self._merge(history)
+        return analyze(self._buffer, self.sensitivity)
+
+    def _merge(self, history: FarmHistory) -> None:
+        for house, frame in history.houses.items():
+            if frame is None or frame.empty:
+                continue
+            incoming = frame.copy()
+            incoming.index = pd.to_datetime(incoming.index, utc=True)
+            old = self._buffer.get(house)
+            merged = incoming if old is None else pd.concat([old, incoming])
+            merged = merged[~merged.index.duplicated(keep="last")].sort_index()
+            self._buffer[house] = merged[merged.index > merged.index[-1] - BUFFER]
+
+
+def analyze(frames: dict[str, pd.DataFrame], sensitivity: str) -> dict[str, HouseResult]:
+    """Judge every house at the last time of the farm's data."""
+    level = SENSITIVITY[sensitivity]
+    results: dict[str, HouseResult] = {}
+    for house, evidence in farm_evidence(frames).items():
+        if _usable_rows(frames[house]) < MIN_ROWS:
+            continue
+        result = judge(evidence, sensitivity, len(evidence.index) - 1)
+        if result is not None:
+            results[house] = result
+    del level
+    return results
+
+
+def _usable_rows(frame: pd.DataFrame) -> int:
+    """Rows that carry a measured inside temperature (what every detector needs)."""
+    if "temperature" not in frame:
+        return 0
+    return int(pd.to_numeric(frame["temperature"], errors="coerce").notna().sum())
+
+
+def judge(evidence: HouseEvidence, sensitivity: str, at: int) -> HouseResult | None:
+    """The house's result at grid row `at` from its evidence streams."""
+    level = SENSITIVITY[sensitivity]
+    best: tuple[float, Evidence, np.ndarray] | None = None
+    alarmed: tuple[float, Evidence, np.ndarray] | None = None
+    for stream in evidence.streams:
+        z = float(stream.z.iloc[at]) if np.isfinite(stream.z.iloc[at]) else 0.0
+        state = alarm_state(stream.z.iloc[: at + 1], level)
+        entry = (abs(z), stream, state)
+        if best is None or abs(z) > best[0]:
+            best = entry
+        if state[at] >= 1.0 and (alarmed is None or abs(z) > alarmed[0]):
+            alarmed = entry
+    if best is None:
+        return None
+    magnitude, stream, state = alarmed or best
+    anomaly = alarmed is not None
+    z_now = float(np.nan_to_num(stream.z.iloc[at]))
+    subsystem = stream.subsystem_up if z_now >= 0 else stream.subsystem_down
+    if not anomaly and magnitude < level.z_off:
+        subsystem = "none"
+    score = score_of(max(best[0], magnitude), level)
+    ttf = time_to_failure(stream, at) if anomaly else None
+    risk = score_of(magnitude, level) if subsystem != "none" else 0.0
+    if ttf is not None:
+        risk = max(risk, 100.0 * float(np.exp(-ttf / 48.0)))
+    actual = _finite(stream.actual.iloc[at])
+    expected = _finite(stream.expected.iloc[at])
+    since = since_of(state, evidence.index, at)
+    return HouseResult(
+        anomaly=anomaly,
+        anomaly_score=round(score, 1),
+        failure_risk=round(min(risk, 100.0), 1),
+        subsystem=subsystem,
+        explanation=explain(stream, z_now, actual, expected, since, anomaly, subsystem),
+        signal=stream.signal if anomaly or subsystem != "none" else None,
+        expected=expected,
+        actual=actual,
+        since=since,
+        time_to_failure_hours=None if ttf is None else round(ttf, 1),
+    )
+
+
+def _finite(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return round(number, 3) if np.isfinite(number) else None
+
+
+def explain(
+    stream: Evidence,
+    z: float,
+    actual: float | None,
+    expected: float | None,
+    since: datetime | None,
+    anomaly: bool,
+    subsystem: str,
+) -> str:
+    """One sentence a farmer can act on: which signal, how far from normal, since when."""
+    if not anomaly and subsystem == "none":
+        return "All signals within their normal range"
+    direction = "above" if z >= 0 else "below"
+    what = f"{stream.signal.replace('_', ' ')} {direction} normal"
+    values = ""
+    if actual is not None and expected is not None:
+        values = f" ({actual:.2f} vs expected {expected:.2f} {stream.unit})".replace(" )", ")")
+    when = f", since {since:%Y-%m-%d %H:%M} UTC" if since is not None else ""
+    certainty = f"; {abs(z):.1f} times its usual spread"
+    prefix = "" if anomaly else "Watch: "
+    return f"{prefix}{what}{values}{when}{certainty} ({subsystem})"
+
+
+__all__ += ["ROWS_PER_DAY", "analyze", "judge"]

@@ -1,0 +1,386 @@
+"""Per-house failure detectors of a farm: every house is compared with its own past and its pack.
+
+All computations are vectorised over a regular 5-minute grid and causal: the evidence at time t
+uses rows up to t only (rolling windows that end at t, baselines that end a day earlier). The
+strongest signal on a farm is a house leaving the pack: the sibling houses share the weather,
+the farmer's routine and usually a similar flock, so each house's signal minus the median of the
+other houses cancels most of what is normal and leaves what is wrong with that house. The
+residual is compared with its own recent history (a median/MAD baseline that ends a day earlier,
+so a slow drift is not learnt away as it happens) to give a robust z. Where a farm has a single
+house, the signal's own past is the reference.
+
+Evidence streams (each with the subsystem it points at):
+  climate      inside temperature minus set point        heating / ventilation
+  heat_effort  heaters running (share of the house's max) heating (wear: more effort, same result)
+  vent_effort  ventilation level                          ventilation
+  pressure     static pressure minus target               ventilation (fan / belt wear)
+  humidity     inside humidity                            ventilation / water
+  water        water intake rate per bird                 water (leak: up, blockage: down)
+  feed         feed intake rate per bird                  feed
+  probe_<n>    probe minus the other probes, stuck, gone  sensor
+  link         connection status and frozen values        controller_link
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+Sensitivity = Literal["low", "medium", "high"]
+
+GRID = pd.Timedelta(minutes=5)
+ROWS_PER_HOUR = 12
+ROWS_PER_DAY = 288
+MAX_FILL_ROWS = 3
+SENTINEL_BELOW = -900.0
+MIN_ROWS = 2 * ROWS_PER_DAY
+FAHRENHEIT_SET_POINT = 45.0
+TEMPERATURE_ROLES = ("temperature", "set_temperature", "outside_temperature", "tunnel_temperature")
+
+
+@dataclass(frozen=True)
+class SensitivityLevel:
+    """Alarm thresholds of one sensitivity level (z of the evidence and durations in rows)."""
+
+    z_on: float
+    z_off: float
+    min_rows: int
+    hold_rows: int
+
+
+SENSITIVITY: dict[str, SensitivityLevel] = {
+    "low": SensitivityLevel(z_on=8.0, z_off=4.0, min_rows=12, hold_rows=24),
+    "medium": SensitivityLevel(z_on=6.0, z_off=3.0, min_rows=6, hold_rows=12),
+    "high": SensitivityLevel(z_on=4.5, z_off=2.5, min_rows=4, hold_rows=6),
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One evidence stream of one house on the grid.
+
+    `z` is signed (positive = above normal); `actual` and `expected` are in the signal's units
+    and say what the house did and what its pack / past said it should have done.
+    """
+
+    name: str
+    signal: str
+    z: pd.Series
+    actual: pd.Series
+    expected: pd.Series
+    subsystem_up: str
+    subsystem_down: str
+    unit: str
+    limit: float | None = None
+    """Deviation |actual - expected| at which the equipment has failed (for time to failure)."""
+
+
+@dataclass
+class HouseEvidence:
+    """All evidence of one house plus its alarm state over the grid."""
+
+    index: pd.DatetimeIndex
+    streams: list[Evidence] = field(default_factory=list)
+
+
+def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """Clean one house frame and put it on the 5-minute grid.
+
+    Duplicated timestamps keep their last row; rows out of order (a controller clock jump back)
+    are sorted in; sentinel values (-9999) become NaN; temperatures reported in °F (set point
+    above 45) are converted per row, so a unit change mid-series does not look like a fault.
+    Gaps longer than 15 minutes stay NaN rather than being filled with made-up values.
+    """
+    if frame.empty:
+        return frame
+    data = frame.copy()
+    data.index = pd.to_datetime(data.index, utc=True)
+    data = data[~data.index.duplicated(keep="last")].sort_index()
+    data = data.apply(pd.to_numeric, errors="coerce")
+    data = data.mask(data < SENTINEL_BELOW)
+    if "set_temperature" in data:
+        fahrenheit = data["set_temperature"] > FAHRENHEIT_SET_POINT
+        for role in [c for c in data.columns if c in TEMPERATURE_ROLES or "probe" in c]:
+            data.loc[fahrenheit, role] = (data.loc[fahrenheit, role] - 32.0) / 1.8
+    grid = data.resample(GRID, label="right", closed="right").last()
+    return grid.ffill(limit=MAX_FILL_ROWS)
+
+
+def _robust_z(residual: pd.Series, floor: float) -> pd.Series:
+    """z of a residual against its own baseline: median / MAD over 5 days ending a day ago."""
+    past = residual.shift(ROWS_PER_DAY)
+    roll = past.rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2)
+    median = roll.median()
+    mad = (past - median).abs().rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2).median()
+    spread = np.maximum(1.4826 * mad, floor)
+    return (residual - median) / spread
+
+
+def _pack_residual(by_house: pd.DataFrame, house: str) -> tuple[pd.Series, pd.Series]:
+    """(house value, median of the other houses) at each time; the expectation is the pack."""
+    own = by_house[house]
+    others = by_house.drop(columns=[house])
+    if others.shape[1] == 0:
+        return own, pd.Series(np.nan, index=own.index)
+    return own, others.median(axis=1, skipna=True)
+
+
+def _smooth(series: pd.Series, rows: int) -> pd.Series:
+    return series.rolling(rows, min_periods=max(rows // 3, 1)).mean()
+
+
+def _rate(total: pd.Series) -> pd.Series:
+    """Increment per row of a running daily total that resets at local midnight.
+
+    A drop means the counter was reset: the new value itself is that row's increment. Gaps give
+    NaN rather than a made-up increment.
+    """
+    step = total.diff()
+    reset = step < -0.05 * total.shift(1).abs()
+    return step.mask(reset, total).clip(lower=0.0)
+
+
+def _pack_evidence(
+    by_house: pd.DataFrame,
+    house: str,
+    name: str,
+    signal: str,
+    floor: float,
+    up: str,
+    down: str,
+    unit: str,
+    limit: float | None = None,
+    relative: bool = False,
+) -> Evidence:
+    """Evidence of `house` leaving its pack (or its own past when it has no siblings)."""
+    own, pack = _pack_residual(by_house, house)
+    if pack.isna().all():
+        baseline = own.shift(ROWS_PER_DAY).rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2)
+        expected = baseline.median()
+        residual = own - expected
+        z = (residual) / np.maximum(
+            1.4826
+            * (own - expected)
+            .abs()
+            .rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2)
+            .median()
+            .shift(ROWS_PER_DAY),
+            floor,
+        )
+        return Evidence(name, signal, z, own, expected, up, down, unit, limit)
+    if relative:
+        residual = np.log((own + floor) / (pack + floor))
+        z = _robust_z(residual, 0.05)
+        typical = residual.shift(ROWS_PER_DAY).rolling(5 * ROWS_PER_DAY, min_periods=12).median()
+        expected = (pack + floor) * np.exp(typical) - floor
+    else:
+        residual = own - pack
+        z = _robust_z(residual, floor)
+        typical = residual.shift(ROWS_PER_DAY).rolling(5 * ROWS_PER_DAY, min_periods=12).median()
+        expected = pack + typical
+    return Evidence(name, signal, z, own, expected, up, down, unit, limit)
+
+
+def _probe_evidence(frame: pd.DataFrame) -> list[Evidence]:
+    """Each probe against the median of the other probes of the same house."""
+    probes = sorted(c for c in frame.columns if c.startswith("probe_temperature_"))
+    streams: list[Evidence] = []
+    if len(probes) < 3:
+        return streams
+    block = frame[probes]
+    spread_others = block.diff().abs()
+    for probe in probes:
+        others = block.drop(columns=[probe])
+        reference = others.median(axis=1)
+        residual = _smooth(block[probe] - reference, ROWS_PER_HOUR)
+        z = _robust_z(residual, 0.15)
+        # Stuck: no movement for two hours while the other probes move.
+        still = block[probe].diff().abs().rolling(2 * ROWS_PER_HOUR, min_periods=ROWS_PER_HOUR)
+        moving = (
+            spread_others.drop(columns=[probe])
+            .median(axis=1)
+            .rolling(2 * ROWS_PER_HOUR, min_periods=ROWS_PER_HOUR)
+        )
+        stuck = (still.max() < 1e-6) & (moving.mean() > 0.01)
+        # Dropout: the probe is missing while its siblings report.
+        gone = block[probe].isna() & others.notna().any(axis=1)
+        gone_share = gone.astype(float).rolling(ROWS_PER_HOUR, min_periods=1).mean()
+        z = z.where(~stuck, np.sign(z.fillna(1.0)).replace(0, 1.0) * 10.0)
+        z = z.mask(gone_share >= 0.5, 10.0)
+        streams.append(
+            Evidence(
+                probe, probe, z, block[probe], reference + z * 0, "sensor", "sensor", "°C", 3.0
+            )
+        )
+    return streams
+
+
+def _link_evidence(frame: pd.DataFrame) -> Evidence | None:
+    """Controller off line: connection status not 1, or every value frozen for 30 minutes."""
+    if "connection" not in frame:
+        return None
+    status = frame["connection"]
+    offline = status.notna() & (status != 1.0)
+    moving_columns = [c for c in ("temperature", "humidity", "static_pressure") if c in frame]
+    frozen = pd.Series(False, index=frame.index)
+    if moving_columns:
+        change = frame[moving_columns].diff().abs().sum(axis=1, min_count=1)
+        frozen = change.rolling(6, min_periods=6).max() == 0.0
+    z = (offline | frozen).astype(float) * 10.0
+    return Evidence(
+        "link",
+        "connection",
+        z,
+        status,
+        pd.Series(1.0, index=frame.index),
+        "controller_link",
+        "controller_link",
+        "",
+    )
+
+
+def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
+    """Evidence streams of every house of one farm, on a common 5-minute grid."""
+    prepared = {house: prepare(frame) for house, frame in frames.items() if not frame.empty}
+    if not prepared:
+        return {}
+    start = min(f.index[0] for f in prepared.values())
+    end = max(f.index[-1] for f in prepared.values())
+    index = pd.date_range(start, end, freq=GRID)
+    grid = {house: frame.reindex(index) for house, frame in prepared.items()}
+
+    def table(role: str, transform: object = None) -> pd.DataFrame | None:
+        columns = {h: f[role] for h, f in grid.items() if role in f and f[role].notna().any()}
+        if not columns:
+            return None
+        return pd.DataFrame(columns)
+
+    results = {house: HouseEvidence(index=index) for house in grid}
+    derived: dict[str, pd.DataFrame] = {}
+    deviation = {
+        h: _smooth(f["temperature"] - f["set_temperature"], ROWS_PER_HOUR // 2)
+        for h, f in grid.items()
+        if {"temperature", "set_temperature"} <= set(f.columns)
+    }
+    if deviation:
+        derived["climate"] = pd.DataFrame(deviation)
+    heat = {}
+    for h, f in grid.items():
+        if "heaters_running" in f and f["heaters_running"].notna().any():
+            most = f["heaters_running"].expanding().max().clip(lower=1.0)
+            heat[h] = _smooth(f["heaters_running"] / most, 2 * ROWS_PER_HOUR)
+    if heat:
+        derived["heat_effort"] = pd.DataFrame(heat)
+    for role, name in (("vent_level_percent", "vent_effort"), ("humidity", "humidity")):
+        found = table(role)
+        if found is not None:
+            derived[name] = found.apply(lambda s: _smooth(s, ROWS_PER_HOUR))
+    pressure = {
+        h: _smooth(f["static_pressure"] - f["target_pressure"], ROWS_PER_HOUR)
+        for h, f in grid.items()
+        if {"static_pressure", "target_pressure"} <= set(f.columns)
+    }
+    if pressure:
+        derived["pressure"] = pd.DataFrame(pressure)
+    for role, name in (("water_daily", "water"), ("feed_daily", "feed")):
+        rates = {}
+        for h, f in grid.items():
+            if role not in f or not f[role].notna().any():
+                continue
+            birds = f["bird_count"].where(f["bird_count"] > 0) if "bird_count" in f else 1.0
+            rates[h] = _smooth(_rate(f[role]) / birds * 1000.0, 2 * ROWS_PER_HOUR)
+        if rates:
+            derived[name] = pd.DataFrame(rates)
+
+    specs = {
+        "climate": ("temperature", 0.25, "ventilation", "heating", "°C", 3.0, False),
+        "heat_effort": ("heaters_running", 0.05, "heating", "heating", "share", 1.0, False),
+        "vent_effort": ("vent_level_percent", 3.0, "ventilation", "ventilation", "%", None, False),
+        "pressure": ("static_pressure", 1.0, "ventilation", "ventilation", "Pa", None, False),
+        "humidity": ("humidity", 2.0, "water", "ventilation", "%", None, False),
+        "water": ("water_daily", 0.02, "water", "water", "L/1000 birds/5 min", None, True),
+        "feed": ("feed_daily", 0.01, "feed", "feed", "kg/1000 birds/5 min", None, True),
+    }
+    for name, table_ in derived.items():
+        signal, floor, up, down, unit, limit, relative = specs[name]
+        for house in table_.columns:
+            results[house].streams.append(
+                _pack_evidence(table_, house, name, signal, floor, up, down, unit, limit, relative)
+            )
+    for house, frame in grid.items():
+        results[house].streams.extend(_probe_evidence(frame))
+        link = _link_evidence(frame)
+        if link is not None:
+            results[house].streams.append(link)
+    return results
+
+
+def alarm_state(z: pd.Series, level: SensitivityLevel) -> FloatArray:
+    """Hysteresis with minimum duration: on after `min_rows` rows above z_on, off after
+    `hold_rows` rows below z_off. Returns 1.0 where the alarm is on."""
+    magnitude = np.nan_to_num(np.abs(z.to_numpy(dtype=float)), nan=0.0)
+    above = magnitude >= level.z_on
+    below = magnitude < level.z_off
+    run_above = _run_lengths(above)
+    run_below = _run_lengths(below)
+    state = np.zeros(len(magnitude))
+    on = False
+    for index in range(len(magnitude)):
+        if not on and run_above[index] >= level.min_rows:
+            on = True
+        elif on and run_below[index] >= level.hold_rows:
+            on = False
+        state[index] = 1.0 if on else 0.0
+    return state
+
+
+def _run_lengths(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """Length of the current run of True ending at each position (0 where False)."""
+    counts = np.zeros(len(flags), dtype=np.int64)
+    run = 0
+    for index, flag in enumerate(flags):
+        run = run + 1 if flag else 0
+        counts[index] = run
+    return counts
+
+
+def score_of(z: float, level: SensitivityLevel) -> float:
+    """0..100 score: 50 at the alarm threshold, approaching 100 far beyond it."""
+    magnitude = abs(z)
+    return 100.0 * magnitude**2 / (magnitude**2 + level.z_on**2)
+
+
+def time_to_failure(evidence: Evidence, at: int) -> float | None:
+    """Hours until |actual - expected| reaches the failure limit, from the last 6 h trend."""
+    if evidence.limit is None or at < 2 * ROWS_PER_HOUR:
+        return None
+    gap = (evidence.actual - evidence.expected).iloc[max(0, at - 6 * ROWS_PER_HOUR) : at + 1]
+    gap = gap.dropna()
+    if len(gap) < ROWS_PER_HOUR:
+        return None
+    hours = np.arange(len(gap)) / ROWS_PER_HOUR
+    slope, intercept = np.polyfit(hours, gap.to_numpy(dtype=float), 1)
+    current = intercept + slope * hours[-1]
+    if abs(current) >= evidence.limit:
+        return 0.0
+    toward = slope if current >= 0 else -slope
+    if toward <= 1e-6:
+        return None
+    return float((evidence.limit - abs(current)) / toward)
+
+
+def since_of(state: FloatArray, index: pd.DatetimeIndex, at: int) -> datetime | None:
+    """Start of the alarm episode that is on at row `at`."""
+    if state[at] < 1.0:
+        return None
+    start = at
+    while start > 0 and state[start - 1] >= 1.0:
+        start -= 1
+    stamp: datetime = index[start].to_pydatetime()
+    return stamp
