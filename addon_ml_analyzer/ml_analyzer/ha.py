@@ -86,7 +86,10 @@ class HomeAssistantClient:
                 body = await response.text()
                 if response.status in (401, 403):
                     raise HomeAssistantAuthError(f"HA rejected the token ({response.status})")
-                if response.status >= 500:
+                # 502-504 come from a proxy (the Supervisor) while Core is down: retry later.
+                # A 500 is Core itself failing this call (HA's REST API answers a service's
+                # validation error with 500), so it is a refusal of this request.
+                if response.status in (502, 503, 504):
                     raise HomeAssistantConnectionError(
                         f"HA answered {response.status} to {domain}.{service}"
                     )

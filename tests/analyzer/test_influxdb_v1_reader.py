@@ -24,7 +24,7 @@ def _ha_line(measurement: str, domain: str, object_id: str, value: float, moment
     escaped = measurement.replace(" ", "\\ ").replace(",", "\\,")
     return (
         f"{escaped},domain={domain},entity_id={object_id} "
-        f"value={value},friendly_name_str=\"House\" {int(moment.timestamp())}"
+        f'value={value},friendly_name_str="House" {int(moment.timestamp())}'
     )
 
 
@@ -47,17 +47,21 @@ async def test_reads_ha_layout_in_one_query_per_measurement(
     for house in (1, 2, 3):
         for step in range(12):
             moment = START + timedelta(minutes=5 * step)
-            lines.append(_ha_line("°C", "sensor", f"house_{house}_temperature", 20 + house + step / 10, moment))
+            lines.append(
+                _ha_line(
+                    "°C", "sensor", f"house_{house}_temperature", 20 + house + step / 10, moment
+                )
+            )
             lines.append(_ha_line("%", "sensor", f"house_{house}_humidity", 60.0 + step, moment))
     # Another house's points and a string-only state must not leak into the answer.
     lines.append(_ha_line("°C", "sensor", "house_9_temperature", 99.0, START))
     lines.append(
-        f"state,domain=binary_sensor,entity_id=house_1_alarm state=\"off\" {int(START.timestamp())}"
+        f'state,domain=binary_sensor,entity_id=house_1_alarm state="off" {int(START.timestamp())}'
     )
     influxdb_server.write_lines(database, "\n".join(lines))
-    entities = [
-        EntityRef(f"sensor.house_{house}_temperature", "°C") for house in (1, 2, 3)
-    ] + [EntityRef(f"sensor.house_{house}_humidity", "%") for house in (1, 2, 3)]
+    entities = [EntityRef(f"sensor.house_{house}_temperature", "°C") for house in (1, 2, 3)] + [
+        EntityRef(f"sensor.house_{house}_humidity", "%") for house in (1, 2, 3)
+    ]
 
     async with aiohttp.ClientSession() as session:
         reader = _reader(session, influxdb_server, database)
@@ -123,7 +127,9 @@ async def test_domain_tag_separates_entities_with_the_same_object_id(
 async def test_many_points_arrive_in_chunks(influxdb_server: InfluxServer, database: str) -> None:
     steps = 25_000  # more than one chunk of the chunked answer
     lines = "\n".join(
-        _ha_line("°C", "sensor", "house_1_temperature", float(step), START + timedelta(seconds=step))
+        _ha_line(
+            "°C", "sensor", "house_1_temperature", float(step), START + timedelta(seconds=step)
+        )
         for step in range(steps)
     )
     influxdb_server.write_lines(database, lines)

@@ -1,0 +1,143 @@
+"""The add-on's files agree with each other and with the ml_analyzer configuration loader."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ml_analyzer import __version__
+from ml_analyzer.config import _CHOICES, INT_RANGES, load_config
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+ADDON = ROOT / "addon_ml_analyzer"
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def addon() -> dict[str, Any]:
+    data: dict[str, Any] = _yaml(ADDON / "config.yaml")
+    return data
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    leaves: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            leaves.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            leaves[f"{prefix}{key}"] = value
+    return leaves
+
+
+def test_required_keys(addon: dict[str, Any]) -> None:
+    assert addon["slug"] == "rotem_ml_analyzer"
+    assert addon["version"] == __version__
+    assert set(addon["arch"]) == {"aarch64", "amd64"}
+    assert addon["init"] is False
+    assert addon["homeassistant_api"] is True
+    for key in ("name", "description", "url"):
+        assert isinstance(addon[key], str)
+        assert addon[key]
+
+
+def test_every_option_has_a_schema_entry_and_back(addon: dict[str, Any]) -> None:
+    assert set(_leaves(addon["options"])) == set(_leaves(addon["schema"]))
+
+
+def test_schema_types_match_defaults_and_the_loader(addon: dict[str, Any]) -> None:
+    options = _leaves(addon["options"])
+    for option, kind in _leaves(addon["schema"]).items():
+        value = options[option]
+        if match := re.fullmatch(r"list\((.*)\)", kind):
+            choices = tuple(match.group(1).split("|"))
+            assert value in choices, option
+            assert set(_CHOICES[option]) == set(choices), option
+        elif match := re.fullmatch(r"int\((\d+),(\d+)\)", kind):
+            low, high = int(match.group(1)), int(match.group(2))
+            assert isinstance(value, int), option
+            assert low <= value <= high, option
+            assert INT_RANGES[option] == (low, high), option
+        elif kind == "port":
+            assert isinstance(value, int), option
+            assert INT_RANGES[option] == (1, 65535), option
+        elif kind == "bool":
+            assert isinstance(value, bool), option
+        else:
+            assert kind in ("str", "str?", "password?"), option
+            assert isinstance(value, str), option
+
+
+def test_defaults_load_as_the_supervisor_writes_them(addon: dict[str, Any], tmp_path: Path) -> None:
+    options = tmp_path / "options.json"
+    options.write_text(json.dumps(addon["options"]))
+    config = load_config(options, {"SUPERVISOR_TOKEN": "supervisor-secret"})
+    assert config.home_assistant.url == "http://supervisor/core"
+    assert config.chosen_source() == "home_assistant"
+    assert config.sensitivity == "medium"
+    assert "supervisor-secret" not in repr(config)
+
+
+def test_translations_name_every_option(addon: dict[str, Any]) -> None:
+    translations = _yaml(ADDON / "translations" / "en.yaml")["configuration"]
+    assert set(translations) == set(addon["options"])
+    for entry in translations.values():
+        assert entry["name"]
+        assert entry["description"]
+
+
+def test_run_script_starts_the_package_with_the_supervisor_options() -> None:
+    script = (ADDON / "run.sh").read_text(encoding="utf-8").strip().splitlines()
+    assert script[0].startswith("#!/usr/bin/with-contenv bashio")
+    assert shlex.split(script[-1]) == [
+        "exec",
+        "python3",
+        "-m",
+        "ml_analyzer",
+        "run",
+        "--config",
+        "/data/options.json",
+    ]
+
+
+def test_dockerfile_builds_from_the_ha_base_image(addon: dict[str, Any]) -> None:
+    dockerfile = (ADDON / "Dockerfile").read_text(encoding="utf-8")
+    assert "ARG BUILD_FROM" in dockerfile
+    assert re.search(r"^FROM \$\{?BUILD_FROM\}?", dockerfile, re.MULTILINE)
+    build = _yaml(ADDON / "build.yaml")
+    assert set(build["build_from"]) == set(addon["arch"])
+    for arch, image in build["build_from"].items():
+        assert image.startswith(f"ghcr.io/home-assistant/{arch}-base")
+
+
+def test_image_pins_the_versions_the_tests_ran() -> None:
+    from importlib.metadata import version
+
+    for line in (ADDON / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, pinned = line.partition("==")
+            assert version(name) == pinned, name
+
+
+def test_images_and_documents() -> None:
+    with Image.open(ADDON / "icon.png") as icon:
+        assert icon.size == (128, 128)
+    with Image.open(ADDON / "logo.png") as logo:
+        assert logo.format == "PNG"
+    assert f"## {__version__}" in (ADDON / "CHANGELOG.md").read_text()
+    docs = (ADDON / "DOCS.md").read_text()
+    for option in _leaves(_yaml(ADDON / "config.yaml")["options"]):
+        assert f"`{option.rpartition('.')[2]}`" in docs, option
+
+
+def test_repository_file() -> None:
+    repository = _yaml(ROOT / "repository.yaml")
+    assert {"name", "url", "maintainer"} <= set(repository)
