@@ -45,6 +45,7 @@ from .models import (
 )
 from .parsing import (
     LoginResult,
+    decode_json,
     needs_registration,
     parse_envelope,
     parse_farm_info,
@@ -417,14 +418,10 @@ def _check_status(operation: str, status: int, retry_after: float | None, *, log
 
 
 def _decode(operation: str, raw: bytes, content_type: str) -> object:
-    """Decode a JSON body, tolerating a UTF-8 byte order mark; an HTML page is an outage."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise RotemParseError(f"{operation}: the answer is not UTF-8") from err
-    if "html" in content_type.lower() or text.lstrip().startswith("<"):
+    """Decode a JSON body; an HTML page (error or maintenance page) counts as an outage."""
+    if "html" in content_type.lower() or raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         raise RotemConnectionError(f"{operation}: the service answered with an HTML page")
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as err:
-        raise RotemParseError(f"{operation}: the answer is not valid JSON") from err
+        return decode_json(raw)
+    except RotemParseError as err:
+        raise RotemParseError(f"{operation}: {err}") from err

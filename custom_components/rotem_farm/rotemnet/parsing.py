@@ -11,6 +11,7 @@ envelope that is not an object, a house list that is not a list) raises, and the
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -62,6 +63,7 @@ _DECIMAL_COMMA_NUMBER: Final = re.compile(r"[+-]?\d+,\d+")
 _DURATION: Final = re.compile(r"(\d{1,4}):([0-5]\d)(?::[0-5]\d)?")
 _MAX_MESSAGE_LENGTH: Final = 200
 _MMWC_TO_PA: Final = 9.80665
+_CMWC_TO_PA: Final = 98.0665
 _FT_PER_MIN_TO_FT_PER_S: Final = 1 / 60
 
 # Unit codes of UnitConverterSettings (JsGlobals enums), mapped to Home Assistant's spelling
@@ -72,7 +74,7 @@ _PRESSURE_UNITS: Final[Mapping[int, tuple[str, float]]] = {
     0: ("mbar", 1.0),
     1: ("inH₂O", 1.0),
     2: ("Pa", 1.0),
-    3: ("Pa", _MMWC_TO_PA * 10),
+    3: ("Pa", _CMWC_TO_PA),
     4: ("Pa", _MMWC_TO_PA),
     5: ("bar", 1.0),
     6: ("psi", 1.0),
@@ -289,6 +291,13 @@ def _objects(value: object, what: str) -> list[JsonObject]:
     return [_object(item, f"an item of {what}") for item in _list(value, what)]
 
 
+def _required_objects(container: JsonObject, key: str) -> list[JsonObject]:
+    """Like :func:`_objects`, for a section without which the answer means nothing."""
+    if not isinstance(container.get(key), list):
+        raise RotemParseError(f"the answer has no {key} list")
+    return _objects(container[key], key)
+
+
 def _error_message(envelope: JsonObject) -> str:
     """The service's own words about a failure, shortened."""
     error = envelope.get("ErrorObj")
@@ -306,13 +315,24 @@ def _error_message(envelope: JsonObject) -> str:
     return _short("; ".join(parts)) if parts else "no message"
 
 
+def decode_json(raw: bytes) -> object:
+    """Decode an answer body; a UTF-8 byte order mark (some answers start with one) is fine."""
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise RotemParseError("the answer is not valid JSON") from err
+
+
 # --------------------------------------------------------------------------------------------
 # Envelope and login
 # --------------------------------------------------------------------------------------------
 
 
-def parse_envelope(data: object, *, check_session: bool = True) -> JsonObject:
+def parse_envelope(data: object, *, check_session: bool = True) -> object:
     """Check the common envelope and return its payload (``reponseObj`` or ``responseObj``).
+
+    The payload is whatever the operation returns (an object for the operations this library
+    parses, a list for GetComparisonDisplayFields).
 
     ``isAuthorize``/``isInSession`` false raises :class:`RotemSessionExpiredError` (the client
     logs in again once); ``isSucceed`` false raises :class:`RotemApiError`. A login answer is
@@ -325,8 +345,13 @@ def parse_envelope(data: object, *, check_session: bool = True) -> JsonObject:
         raise RotemSessionExpiredError("the service ended the session")
     if envelope.get("isSucceed") is not True:
         raise RotemApiError(f"the service reported a failure: {_error_message(envelope)}")
-    payload = envelope.get("reponseObj", envelope.get("responseObj"))
-    return _object(payload, "the answer's reponseObj")
+    payload = envelope.get("reponseObj")
+    return envelope.get("responseObj") if payload is None else payload
+
+
+def _payload(data: object, *, check_session: bool = True) -> JsonObject:
+    """The envelope's payload, which must be an object for the answers parsed here."""
+    return _object(parse_envelope(data, check_session=check_session), "the answer's reponseObj")
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +379,10 @@ def _web_server_url(raw: str | None, base_url: str, fallback_path: str) -> str:
     The service sends a relative path such as ``/Host6_V1/``; it is joined to the login base.
     Without one, calls go to the login's own service root (``fallback_path``).
     """
-    url = urljoin(base_url, raw) if raw else urljoin(base_url, fallback_path)
+    try:
+        url = urljoin(base_url, raw or fallback_path)
+    except ValueError as err:
+        raise RotemParseError("the login answer carries an unusable WebServerUrl") from err
     if not url.startswith(("http://", "https://")):
         raise RotemParseError("the login answer carries an unusable WebServerUrl")
     return url if url.endswith("/") else url + "/"
@@ -370,7 +398,7 @@ def parse_login(data: object, base_url: str, *, fallback_path: str = "Latest/") 
     """
     envelope = _object(data, "the login answer")
     try:
-        payload = parse_envelope(envelope, check_session=False)
+        payload = _payload(envelope, check_session=False)
     except RotemApiError as err:
         raise RotemAuthError(f"login refused: {_error_message(envelope)}") from err
     user = _optional_object(payload.get("FarmUser"), "FarmUser")
@@ -442,14 +470,12 @@ def parse_farm_info(
 
     ``gateway_code`` (from the login) is used when JsGlobals does not name the gateway.
     """
-    payload = parse_envelope(js_globals)
+    payload = _payload(js_globals)
     gateway = _optional_object(payload.get("GatewayInfo"), "GatewayInfo")
     user = _optional_object(payload.get("UserInfo"), "UserInfo")
     alias = parse_text(gateway.get("GatewayAliasName"))
     if alias is None and registration is not None:
-        farm = _optional_object(
-            parse_envelope(registration).get("FarmRegistration"), "FarmRegistration"
-        )
+        farm = _optional_object(_payload(registration).get("FarmRegistration"), "FarmRegistration")
         alias = parse_text(farm.get("GatewayAliasName"))
     code = _first_string(gateway.get("GatewayName"), gateway_code)
     if code is None:
@@ -474,7 +500,7 @@ def parse_farm_info(
 def needs_registration(js_globals: object) -> bool:
     """True when JsGlobals lacks the farm alias, so GetFarmRegistration is worth a request."""
     try:
-        gateway = _optional_object(parse_envelope(js_globals).get("GatewayInfo"), "GatewayInfo")
+        gateway = _optional_object(_payload(js_globals).get("GatewayInfo"), "GatewayInfo")
     except RotemParseError:
         return False
     return parse_text(gateway.get("GatewayAliasName")) is None
@@ -605,10 +631,10 @@ def parse_site(data: object, *, units: Units | None = None) -> SiteSnapshot:
     ``GrowthDay`` is ignored: it reads 0 while the controller counts 21). With ``units`` the
     pressure and wind values are converted as the units say (mmWC and cmWC to Pa).
     """
-    payload = parse_envelope(data)
+    payload = _payload(data)
     items = _optional_object(payload.get("DicComparisonItems"), "DicComparisonItems")
     houses: dict[int, House] = {}
-    for entry in _objects(payload.get("FarmHouses"), "FarmHouses"):
+    for entry in _required_objects(payload, "FarmHouses"):
         house = _parse_house(entry, items, units)
         houses.setdefault(house.number, house)
     return SiteSnapshot(houses=houses, last_update=_parse_datetime(payload.get("LastUpdateDT")))
@@ -621,7 +647,7 @@ def parse_site(data: object, *, units: Units | None = None) -> SiteSnapshot:
 
 def _command_payload(data: object, house_number: int | None) -> tuple[int, JsonObject, JsonObject]:
     """House number, payload and ``dsData`` of a command answer, ``eRNBLResult`` checked."""
-    payload = parse_envelope(data)
+    payload = _payload(data)
     answered = parse_int(payload.get("HouseNumber"))
     if house_number is not None and answered is not None and answered != house_number:
         raise RotemParseError(f"asked for house {house_number}, the answer is for {answered}")
@@ -685,7 +711,7 @@ def parse_history(
     if history_kind is None:
         raise RotemParseError("the history answer names no known command")
     parsed: list[tuple[int, dict[str, float | None]]] = []
-    for row in _objects(sections.get("Data"), "Data"):
+    for row in _required_objects(sections, "Data"):
         day: int | None = None
         values: dict[str, float | None] = {}
         for column, value in row.items():

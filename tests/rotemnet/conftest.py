@@ -1,0 +1,36 @@
+"""Fixtures of the RotemNetWeb client tests: a fake cloud on a loopback socket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tests.rotemnet.fakecloud import FakeCloud
+
+
+@pytest.fixture
+def cloud() -> FakeCloud:
+    """The fake cloud's state (served by ``server``)."""
+    return FakeCloud()
+
+
+@pytest.fixture
+async def server(cloud: FakeCloud) -> AsyncIterator[TestServer]:
+    """The fake cloud on a free loopback port."""
+    app = web.Application()
+    app.router.add_route("POST", "/{tail:.*}", cloud.handle)
+    test_server = TestServer(app, host="127.0.0.1", port=0)
+    await test_server.start_server()
+    yield test_server
+    await test_server.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, as the integration would inject (default cookie jar)."""
+    async with aiohttp.ClientSession() as session:
+        yield session
