@@ -1,0 +1,133 @@
+"""Binary sensors of a Rotem farm: each house's controller alarm and its cloud connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .analysis import analysis_binary_sensors
+from .coordinator import RotemFarmCoordinator
+from .data import RotemFarmConfigEntry, RotemFarmData
+from .entity import RotemFarmCoordinatorEntity, house_device_info
+from .rotemnet import House
+from .sensor import house_name
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotemBinarySensorDescription(BinarySensorEntityDescription):
+    """A house binary sensor; ``needs_online`` False keeps it available for an off-line house."""
+
+    value_fn: Callable[[House], bool | None]
+    needs_online: bool = True
+
+
+BINARY_SENSORS: tuple[RotemBinarySensorDescription, ...] = (
+    RotemBinarySensorDescription(
+        key="alarm",
+        translation_key="alarm",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        value_fn=lambda house: house.alarm,
+    ),
+    RotemBinarySensorDescription(
+        key="connection",
+        translation_key="connection",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda house: house.online,
+        needs_online=False,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RotemFarmConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Create each house's binary sensors, and add houses as they appear."""
+    data = entry.runtime_data
+    coordinator = data.coordinator
+    if coordinator is None:
+        if data.manual is not None:
+            async_add_entities(
+                entity
+                for number in data.manual.house_numbers
+                for entity in analysis_binary_sensors(entry, number)
+            )
+        return
+    added: set[int] = set()
+
+    @callback
+    def add_new_houses() -> None:
+        current = set(coordinator.data.site.houses)
+        added.intersection_update(current)
+        entities: list[BinarySensorEntity] = []
+        for number in sorted(current - added):
+            entities.extend(
+                RotemHouseBinarySensor(coordinator, data, number, description)
+                for description in BINARY_SENSORS
+            )
+            entities.extend(analysis_binary_sensors(entry, number))
+        added.update(current)
+        if entities:
+            async_add_entities(entities)
+
+    add_new_houses()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_houses))
+
+
+class RotemHouseBinarySensor(RotemFarmCoordinatorEntity, BinarySensorEntity):
+    """A binary sensor of one house."""
+
+    entity_description: RotemBinarySensorDescription
+
+    def __init__(
+        self,
+        coordinator: RotemFarmCoordinator,
+        data: RotemFarmData,
+        house_number: int,
+        description: RotemBinarySensorDescription,
+    ) -> None:
+        """Bind the description to the house."""
+        house = coordinator.data.site.houses[house_number]
+        entry = coordinator.config_entry
+        super().__init__(
+            coordinator,
+            data,
+            house_number,
+            description.key,
+            house_device_info(
+                entry, house_number, house_name(entry, house), model=house.controller_type
+            ),
+        )
+        self.entity_description = description
+
+    @property
+    def _house(self) -> House | None:
+        assert self.house_number is not None
+        return self.coordinator.data.site.houses.get(self.house_number)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the cloud fails or the house vanished; off line only if needed."""
+        house = self._house
+        if not super().available or house is None:
+            return False
+        return house.online or not self.entity_description.needs_online
+
+    @property
+    def is_on(self) -> bool | None:
+        """The house's current state (None when the controller does not report it)."""
+        house = self._house
+        return None if house is None else self.entity_description.value_fn(house)

@@ -1,0 +1,479 @@
+"""Sensors of a Rotem farm: one device per house from a single poll, plus farm totals.
+
+Descriptions carry ``value_fn`` (read from the parsed house) and ``exists_fn`` (optional
+sensors the controller does not have are not created); units are the farm's own settings,
+never assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    CONCENTRATION_PARTS_PER_MILLION,
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .analysis import analysis_sensors
+from .const import CONF_TARGET_AGE, DEFAULT_TARGET_AGE
+from .coordinator import RotemFarmCoordinator, RotemFarmSnapshot
+from .data import RotemFarmConfigEntry, RotemFarmData
+from .entity import RotemFarmCoordinatorEntity, farm_device_info, house_device_info
+from .flock import expected_harvest_date
+from .manual import manual_house_sensors
+from .rotemnet import Equipment, HistoryKind, House, Units
+
+PARALLEL_UPDATES = 0
+
+type SensorValue = StateType | date
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotemHouseSensorDescription(SensorEntityDescription):
+    """A house sensor: how to read it, whether the house has it, which farm unit it uses."""
+
+    value_fn: Callable[[House, RotemFarmSnapshot, RotemFarmConfigEntry], SensorValue]
+    exists_fn: Callable[[House, RotemFarmSnapshot], bool] = lambda house, snapshot: True
+    unit_fn: Callable[[Units], str | None] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotemFarmSensorDescription(SensorEntityDescription):
+    """A farm-wide sensor (the farm device)."""
+
+    value_fn: Callable[[RotemFarmSnapshot], SensorValue]
+    unit_fn: Callable[[Units], str | None] | None = None
+
+
+def _running(equipment: Equipment | None) -> int | None:
+    return None if equipment is None else equipment.running
+
+
+def _placement(house: House, snapshot: RotemFarmSnapshot) -> date | None:
+    return snapshot.placement_dates.get(house.number)
+
+
+def _expected_harvest(
+    house: House, snapshot: RotemFarmSnapshot, entry: RotemFarmConfigEntry
+) -> date | None:
+    placement = _placement(house, snapshot)
+    if placement is None:
+        return None
+    return expected_harvest_date(
+        placement, int(entry.options.get(CONF_TARGET_AGE, DEFAULT_TARGET_AGE))
+    )
+
+
+def _last_completed(
+    house: House, snapshot: RotemFarmSnapshot, kind: HistoryKind
+) -> dict[str, float | None] | None:
+    history = snapshot.history.get((house.number, kind))
+    if history is None or not history.completed:
+        return None
+    return dict(history.completed[-1].values)
+
+
+def _water_yesterday(house: House, snapshot: RotemFarmSnapshot) -> float | None:
+    values = _last_completed(house, snapshot, HistoryKind.WATER)
+    return None if values is None else values.get("TotalDrink")
+
+
+def _heater_minutes_yesterday(house: House, snapshot: RotemFarmSnapshot) -> float | None:
+    values = _last_completed(house, snapshot, HistoryKind.HEATERS)
+    if values is None:
+        return None
+    minutes = [
+        value for key, value in values.items() if key.startswith("Heater_") and value is not None
+    ]
+    return sum(minutes) if minutes else None
+
+
+def _temperature(
+    name: str, *, enabled: bool = True, optional: bool = False
+) -> RotemHouseSensorDescription:
+    return RotemHouseSensorDescription(
+        key=name,
+        translation_key=name,
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        unit_fn=lambda units: units.temperature,
+        entity_registry_enabled_default=enabled,
+        value_fn=lambda house, snapshot, entry: getattr(house, name),
+        exists_fn=(lambda house, snapshot: getattr(house, name) is not None)
+        if optional
+        else (lambda house, snapshot: True),
+    )
+
+
+HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
+    RotemHouseSensorDescription(
+        key="temperature",
+        translation_key="temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        unit_fn=lambda units: units.temperature,
+        value_fn=lambda house, snapshot, entry: house.average_temperature,
+    ),
+    _temperature("set_temperature"),
+    _temperature("outside_temperature", optional=True),
+    _temperature("tunnel_temperature", enabled=False, optional=True),
+    RotemHouseSensorDescription(
+        key="humidity",
+        translation_key="humidity",
+        device_class=SensorDeviceClass.HUMIDITY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=lambda house, snapshot, entry: house.humidity,
+    ),
+    RotemHouseSensorDescription(
+        key="static_pressure",
+        translation_key="static_pressure",
+        device_class=SensorDeviceClass.PRESSURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        unit_fn=lambda units: units.pressure,
+        value_fn=lambda house, snapshot, entry: house.static_pressure,
+    ),
+    RotemHouseSensorDescription(
+        key="target_pressure",
+        translation_key="target_pressure",
+        device_class=SensorDeviceClass.PRESSURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        entity_registry_enabled_default=False,
+        unit_fn=lambda units: units.pressure,
+        value_fn=lambda house, snapshot, entry: house.target_pressure,
+    ),
+    RotemHouseSensorDescription(
+        key="co2",
+        translation_key="co2",
+        device_class=SensorDeviceClass.CO2,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION,
+        suggested_display_precision=0,
+        value_fn=lambda house, snapshot, entry: house.co2,
+        exists_fn=lambda house, snapshot: house.co2 is not None,
+    ),
+    RotemHouseSensorDescription(
+        key="ammonia",
+        translation_key="ammonia",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION,
+        suggested_display_precision=0,
+        value_fn=lambda house, snapshot, entry: house.ammonia,
+        exists_fn=lambda house, snapshot: house.ammonia is not None,
+    ),
+    RotemHouseSensorDescription(
+        key="vent_level",
+        translation_key="vent_level",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda house, snapshot, entry: house.vent_level,
+    ),
+    RotemHouseSensorDescription(
+        key="vent_level_percent",
+        translation_key="vent_level_percent",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=lambda house, snapshot, entry: house.vent_level_percent,
+    ),
+    RotemHouseSensorDescription(
+        key="air_flow",
+        translation_key="air_flow",
+        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        unit_fn=lambda units: units.air_flow,
+        value_fn=lambda house, snapshot, entry: house.air_flow,
+    ),
+    RotemHouseSensorDescription(
+        key="water_daily",
+        translation_key="water_daily",
+        device_class=SensorDeviceClass.WATER,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=0,
+        unit_fn=lambda units: units.volume,
+        value_fn=lambda house, snapshot, entry: house.water_daily,
+    ),
+    RotemHouseSensorDescription(
+        key="feed_daily",
+        translation_key="feed_daily",
+        device_class=SensorDeviceClass.WEIGHT,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=0,
+        unit_fn=lambda units: units.weight,
+        value_fn=lambda house, snapshot, entry: house.feed_daily,
+    ),
+    RotemHouseSensorDescription(
+        key="bird_count",
+        translation_key="bird_count",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda house, snapshot, entry: house.bird_count,
+    ),
+    RotemHouseSensorDescription(
+        key="livability",
+        translation_key="livability",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=1,
+        value_fn=lambda house, snapshot, entry: house.livability,
+    ),
+    RotemHouseSensorDescription(
+        key="growth_day",
+        translation_key="growth_day",
+        native_unit_of_measurement=UnitOfTime.DAYS,
+        value_fn=lambda house, snapshot, entry: house.growth_day,
+    ),
+    RotemHouseSensorDescription(
+        key="placement_date",
+        translation_key="placement_date",
+        device_class=SensorDeviceClass.DATE,
+        value_fn=lambda house, snapshot, entry: _placement(house, snapshot),
+    ),
+    RotemHouseSensorDescription(
+        key="expected_harvest",
+        translation_key="expected_harvest",
+        device_class=SensorDeviceClass.DATE,
+        value_fn=_expected_harvest,
+    ),
+    RotemHouseSensorDescription(
+        key="heaters_running",
+        translation_key="heaters_running",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda house, snapshot, entry: _running(house.heaters),
+    ),
+    RotemHouseSensorDescription(
+        key="tunnel_fans_running",
+        translation_key="tunnel_fans_running",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda house, snapshot, entry: _running(house.tunnel_fans),
+    ),
+    RotemHouseSensorDescription(
+        key="exhaust_fans_running",
+        translation_key="exhaust_fans_running",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda house, snapshot, entry: _running(house.exhaust_fans),
+    ),
+    RotemHouseSensorDescription(
+        key="water_yesterday",
+        translation_key="water_yesterday",
+        device_class=SensorDeviceClass.WATER,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        unit_fn=lambda units: units.volume,
+        value_fn=lambda house, snapshot, entry: _water_yesterday(house, snapshot),
+        exists_fn=lambda house, snapshot: (house.number, HistoryKind.WATER) in snapshot.history,
+    ),
+    RotemHouseSensorDescription(
+        key="heaters_runtime_yesterday",
+        translation_key="heaters_runtime_yesterday",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda house, snapshot, entry: _heater_minutes_yesterday(house, snapshot),
+        exists_fn=lambda house, snapshot: (house.number, HistoryKind.HEATERS) in snapshot.history,
+    ),
+)
+
+FARM_SENSORS: tuple[RotemFarmSensorDescription, ...] = (
+    RotemFarmSensorDescription(
+        key="water_daily",
+        translation_key="farm_water_daily",
+        device_class=SensorDeviceClass.WATER,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=0,
+        unit_fn=lambda units: units.volume,
+        value_fn=lambda snapshot: snapshot.farm_water_daily,
+    ),
+    RotemFarmSensorDescription(
+        key="feed_daily",
+        translation_key="farm_feed_daily",
+        device_class=SensorDeviceClass.WEIGHT,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=0,
+        unit_fn=lambda units: units.weight,
+        value_fn=lambda snapshot: snapshot.farm_feed_daily,
+    ),
+)
+
+
+def probe_description(probe: int) -> RotemHouseSensorDescription:
+    """Return the description of temperature probe ``probe`` (disabled by default: noisy)."""
+    return RotemHouseSensorDescription(
+        key=f"probe_temperature_{probe}",
+        translation_key="probe_temperature",
+        translation_placeholders={"probe": str(probe)},
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        entity_registry_enabled_default=False,
+        unit_fn=lambda units: units.temperature,
+        value_fn=lambda house, snapshot, entry: house.probe_temperatures.get(probe),
+    )
+
+
+def house_name(entry: RotemFarmConfigEntry, house: House) -> str:
+    """Name a house device after its farm too, so two farms' "House 1" stay apart."""
+    return f"{entry.title} {house.name}"
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RotemFarmConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Create the farm sensors and each house's sensors, and add houses as they appear."""
+    data = entry.runtime_data
+    coordinator = data.coordinator
+    if coordinator is None:
+        if data.manual is not None:
+            async_add_entities(
+                entity
+                for number in data.manual.house_numbers
+                for entity in (
+                    *manual_house_sensors(entry, number),
+                    *analysis_sensors(entry, number),
+                )
+            )
+        return
+    async_add_entities(
+        RotemFarmSensor(coordinator, data, description) for description in FARM_SENSORS
+    )
+    added: set[int] = set()
+
+    @callback
+    def add_new_houses() -> None:
+        snapshot = coordinator.data
+        current = set(snapshot.site.houses)
+        added.intersection_update(current)
+        entities: list[SensorEntity] = []
+        for number in sorted(current - added):
+            house = snapshot.site.houses[number]
+            descriptions = [
+                *HOUSE_SENSORS,
+                *(probe_description(probe) for probe in sorted(house.probe_temperatures)),
+            ]
+            entities.extend(
+                RotemHouseSensor(coordinator, data, number, description)
+                for description in descriptions
+                if description.exists_fn(house, snapshot)
+            )
+            entities.extend(analysis_sensors(entry, number))
+            added.add(number)
+        if entities:
+            async_add_entities(entities)
+
+    add_new_houses()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_houses))
+
+
+class RotemHouseSensor(RotemFarmCoordinatorEntity, SensorEntity):
+    """A sensor of one house; unavailable while its controller is off line."""
+
+    entity_description: RotemHouseSensorDescription
+
+    def __init__(
+        self,
+        coordinator: RotemFarmCoordinator,
+        data: RotemFarmData,
+        house_number: int,
+        description: RotemHouseSensorDescription,
+    ) -> None:
+        """Bind the description to the house and pick the farm's unit."""
+        house = coordinator.data.site.houses[house_number]
+        entry = coordinator.config_entry
+        super().__init__(
+            coordinator,
+            data,
+            house_number,
+            description.key,
+            house_device_info(
+                entry, house_number, house_name(entry, house), model=house.controller_type
+            ),
+        )
+        self.entity_description = description
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The farm's unit, read on every state write: the account's settings may change."""
+        if self.entity_description.unit_fn is None:
+            return super().native_unit_of_measurement
+        return self.entity_description.unit_fn(self.coordinator.data.farm_info.units)
+
+    @property
+    def _house(self) -> House | None:
+        assert self.house_number is not None
+        return self.coordinator.data.site.houses.get(self.house_number)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the cloud fails, the house vanished or its controller is off line."""
+        house = self._house
+        return super().available and house is not None and house.online
+
+    @property
+    def native_value(self) -> SensorValue:
+        """The house's current value (None when the controller does not report it)."""
+        house = self._house
+        if house is None:
+            return None
+        return self.entity_description.value_fn(
+            house, self.coordinator.data, self.coordinator.config_entry
+        )
+
+
+class RotemFarmSensor(RotemFarmCoordinatorEntity, SensorEntity):
+    """A farm-wide sensor on the farm device."""
+
+    entity_description: RotemFarmSensorDescription
+
+    def __init__(
+        self,
+        coordinator: RotemFarmCoordinator,
+        data: RotemFarmData,
+        description: RotemFarmSensorDescription,
+    ) -> None:
+        """Bind the description to the farm device and pick the farm's unit."""
+        info = coordinator.data.farm_info
+        super().__init__(
+            coordinator,
+            data,
+            None,
+            description.key,
+            farm_device_info(
+                coordinator.config_entry,
+                name=coordinator.config_entry.title,
+                model="RotemNetWeb farm",
+                sw_version=info.gateway_version,
+            ),
+        )
+        self.entity_description = description
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The farm's unit, read on every state write: the account's settings may change."""
+        if self.entity_description.unit_fn is None:
+            return super().native_unit_of_measurement
+        return self.entity_description.unit_fn(self.coordinator.data.farm_info.units)
+
+    @property
+    def native_value(self) -> SensorValue:
+        """The farm's value."""
+        return self.entity_description.value_fn(self.coordinator.data)
