@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.sensor import (
@@ -22,6 +22,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
+    EVENT_CORE_CONFIG_UPDATE,
     PERCENTAGE,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
@@ -37,7 +38,10 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.event import async_track_state_change_event, async_track_time_change
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_state_change_event,
+)
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -387,6 +391,7 @@ class FlockSensor(ManualHouseEntity, SensorEntity):
         """Bind the description to the house."""
         super().__init__(entry, house_number, description.key)
         self.entity_description = description
+        self._cancel_midnight: CALLBACK_TYPE | None = None
 
     @property
     def native_value(self) -> StateType | date:
@@ -396,14 +401,39 @@ class FlockSensor(ManualHouseEntity, SensorEntity):
         )
 
     async def async_added_to_hass(self) -> None:
-        """Also refresh at local midnight, when the growth day moves on."""
+        """Also refresh at local midnight and when the time zone of Home Assistant changes."""
         await super().async_added_to_hass()
+        self.async_on_remove(self._stop_midnight_timer)
         self.async_on_remove(
-            async_track_time_change(self.hass, self._handle_midnight, hour=0, minute=0, second=0)
+            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._handle_config_update)
+        )
+        self._schedule_midnight()
+
+    @callback
+    def _schedule_midnight(self) -> None:
+        """Wake at the next local midnight, computed in the zone configured right now."""
+        self._stop_midnight_timer()
+        next_midnight = dt_util.start_of_local_day(dt_util.now().date() + timedelta(days=1))
+        self._cancel_midnight = async_track_point_in_utc_time(
+            self.hass, self._handle_midnight, next_midnight
         )
 
     @callback
+    def _stop_midnight_timer(self) -> None:
+        if self._cancel_midnight is not None:
+            self._cancel_midnight()
+            self._cancel_midnight = None
+
+    @callback
     def _handle_midnight(self, _now: datetime) -> None:
+        self._cancel_midnight = None
+        self._schedule_midnight()
+        self.async_write_ha_state()
+
+    @callback
+    def _handle_config_update(self, _event: Event[Any]) -> None:
+        """A new time zone moves both today's date and the next midnight."""
+        self._schedule_midnight()
         self.async_write_ha_state()
 
 
