@@ -1,0 +1,118 @@
+"""What the cloud reports about a house at one moment, in the farm's units.
+
+The wire layer formats these numbers as RotemNetWeb strings; ``/_sim/truth`` returns them
+as plain numbers. Both come from here so the truth is exactly what the client should parse.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from . import model
+from .model import FarmModel, HouseModel
+from .scenario import Fault
+
+_TEMPERATURE_ROLES = frozenset(
+    {
+        "temperature",
+        "set_temperature",
+        "outside_temperature",
+        "tunnel_temperature",
+        "wind_chill_temperature",
+        "true_temperature",
+    }
+)
+_CFM_PER_M3H = 0.588578
+_GALLONS_PER_LITRE = 0.264172
+_POUNDS_PER_KG = 2.204623
+
+
+def convert(role: str, value: float, units: str) -> float:
+    """A metric model value in the farm's units (imperial: °F, lb, CFM, gal)."""
+    if units != "imperial" or math.isnan(value):
+        return value
+    if role in _TEMPERATURE_ROLES or role.startswith("probe_temperature_"):
+        return value * 9.0 / 5.0 + 32.0
+    if role == "air_flow":
+        return value * _CFM_PER_M3H
+    if role in {"water_daily", "water_rate"}:
+        return value * _GALLONS_PER_LITRE
+    if role in {"feed_daily", "feed_rate", "average_weight"}:
+        return value * _POUNDS_PER_KG
+    return value
+
+
+def convert_delta(value: float, units: str) -> float:
+    """A temperature difference in the farm's units."""
+    return value * 9.0 / 5.0 if units == "imperial" else value
+
+
+@dataclass(frozen=True, slots=True)
+class HouseReport:
+    """One house as the cloud shows it (farm units; NaN = the controller reports nothing)."""
+
+    farm: int
+    house: int
+    shown_at: datetime
+    """The moment whose values are shown (earlier than now while the controller is off line)."""
+    connection: int
+    alarm: bool
+    controller_time: str
+    values: dict[str, float] = field(default_factory=dict)
+    last_24h_average: tuple[float, ...] = ()
+    """Hourly average temperatures, newest first (CommandID 0 ``HistoryTemp``)."""
+    last_24h_target: tuple[float, ...] = ()
+
+
+def house_report(
+    farm: FarmModel, house: HouseModel, when: datetime, faults: Sequence[Fault]
+) -> HouseReport:
+    """Evaluate one house for an answer of the cloud at ``when``."""
+    now = np.array([model.epoch(when)])
+    shown, connection = model.reported_times(farm, house, now, faults)
+    shown_at = datetime.fromtimestamp(float(shown[0]), UTC)
+    signals = model.evaluate(farm, house, shown, faults)
+    water, feed = model.daily_totals(farm, house, shown, faults)
+    units = farm.options.units
+    values = {role: convert(role, float(series[0]), units) for role, series in signals.items()}
+    values["water_daily"] = convert("water_daily", float(water[0]), units)
+    values["feed_daily"] = convert("feed_daily", float(feed[0]), units)
+    hours = model.epoch(shown_at) - 3600.0 * np.arange(24, dtype=np.float64)
+    hourly = model.evaluate(farm, house, hours, faults)
+    local = shown_at + timedelta(hours=farm.options.utc_offset_hours)
+    return HouseReport(
+        farm=farm.number,
+        house=house.number,
+        shown_at=shown_at,
+        connection=int(connection[0]),
+        alarm=model.alarm_now(farm, house, shown_at, faults),
+        controller_time=f"{local.hour:02d}:{local.minute:02d}",
+        values=values,
+        last_24h_average=tuple(
+            convert("temperature", float(v), units) for v in hourly["temperature"]
+        ),
+        last_24h_target=tuple(
+            convert("set_temperature", float(v), units) for v in hourly["set_temperature"]
+        ),
+    )
+
+
+def truth(report: HouseReport) -> dict[str, object]:
+    """JSON-ready truth of a house (NaN becomes null)."""
+    values = {
+        key: (None if math.isnan(value) else round(value, 3))
+        for key, value in sorted(report.values.items())
+    }
+    return {
+        "house": report.house,
+        "connection": report.connection,
+        "alarm": report.alarm,
+        "shown_at": report.shown_at.isoformat(),
+        "controller_time": report.controller_time,
+        "values": values,
+    }
