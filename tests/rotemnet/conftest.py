@@ -19,8 +19,8 @@ def cloud() -> FakeCloud:
 
 
 @pytest.fixture
-async def server(cloud: FakeCloud) -> AsyncIterator[TestServer]:
-    """The fake cloud on a free loopback port."""
+async def server(cloud: FakeCloud, socket_enabled: None) -> AsyncIterator[TestServer]:
+    """The fake cloud on a free loopback port (sockets allowed, hosts still loopback only)."""
     app = web.Application()
     app.router.add_route("POST", "/{tail:.*}", cloud.handle)
     test_server = TestServer(app, host="127.0.0.1", port=0)
@@ -30,7 +30,7 @@ async def server(cloud: FakeCloud) -> AsyncIterator[TestServer]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
+async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
     """A plain aiohttp session, as the integration would inject (default cookie jar)."""
     async with aiohttp.ClientSession() as session:
         yield session

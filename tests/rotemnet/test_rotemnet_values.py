@@ -356,11 +356,11 @@ def test_envelope_message_is_shortened() -> None:
     assert len(message) < 300
 
 
-def test_envelope_not_an_object() -> None:
+@pytest.mark.parametrize("data", [[], "ok", None, 3])
+def test_envelope_not_an_object(data: object) -> None:
     """A JSON array or string at the top is a parse error."""
-    for data in ([], "ok", None):
-        with pytest.raises(RotemParseError):
-            parse_envelope(data)
+    with pytest.raises(RotemParseError):
+        parse_envelope(data)
 
 
 def test_decode_json_tolerates_a_bom() -> None:

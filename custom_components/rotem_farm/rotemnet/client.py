@@ -105,6 +105,8 @@ class RotemClient:
         self._max_retry_after = max_retry_after
         self._login_result: LoginResult | None = None
         self._session_cookie: str | None = None
+        # Every secret this client has held, so an echo of an old token is masked too.
+        self._secrets: set[str] = {password} if password else set()
         self._login_generation = 0
         self._login_lock = asyncio.Lock()
         self._units: Units | None = None
@@ -244,6 +246,7 @@ class RotemClient:
         except RotemError as err:
             raise self._scrubbed(err) from None
         self._login_result = result
+        self._secrets.update((result.user_token, result.connection_token))
         self._login_generation += 1
         _LOGGER.debug("Logged in to gateway %s (%s)", result.gateway_code, self._api_style)
         return result
@@ -349,17 +352,15 @@ class RotemClient:
         morsel = cookies.get(SESSION_COOKIE)
         if morsel is not None and morsel.value:
             self._session_cookie = morsel.value
+            self._secrets.add(morsel.value)
 
     def _scrubbed(self, err: RotemError) -> RotemError:
         """The same error with every secret masked, in case the service echoed one."""
-        secrets = [self._password, self._session_cookie]
-        if self._login_result is not None:
-            secrets += [self._login_result.user_token, self._login_result.connection_token]
         message = str(err)
         clean = message
-        for secret in secrets:
-            if secret:
-                clean = clean.replace(secret, _REDACTED)
+        # Longest first, so a secret containing another is masked whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            clean = clean.replace(secret, _REDACTED)
         if clean == message:
             return err
         scrubbed = copy.copy(err)
