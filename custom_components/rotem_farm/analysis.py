@@ -36,7 +36,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .const import ANALYSIS_STALE_INTERVALS, SUBSYSTEMS
-from .entity import house_identifier
+from .entity import house_device_info, house_identifier
 
 if TYPE_CHECKING:
     from .data import RotemFarmConfigEntry
@@ -176,6 +176,26 @@ class AnalysisStore:
             update_callback()
 
 
+def _house_device(entry: RotemFarmConfigEntry, house_number: int) -> DeviceInfo:
+    """Describe the house device exactly as the farm's own entities do.
+
+    The entity id is derived from the device name at registration, and the analysis entities
+    may be registered first, so they must carry the full description, not a bare link.
+    """
+    data = entry.runtime_data
+    if data.manual is not None:
+        return data.manual.house_device_info(house_number)
+    if data.coordinator is not None and (
+        house := data.coordinator.data.site.houses.get(house_number)
+    ):
+        from .sensor import house_name  # sensor.py imports this module
+
+        return house_device_info(
+            entry, house_number, house_name(entry, house), model=house.controller_type
+        )
+    return DeviceInfo(identifiers={house_identifier(data.farm_id, house_number)})
+
+
 class AnalysisEntity(RestoreEntity):
     """Shared behaviour: unique id and device per §3, restore, staleness."""
 
@@ -196,8 +216,7 @@ class AnalysisEntity(RestoreEntity):
         self._store: AnalysisStore = entry.runtime_data.analysis
         self._house_number = house_number
         self._attr_unique_id = f"{farm_id}_{house_number}_{description.key}"
-        # Link only: the house device is described (named) by the farm's own entities.
-        self._attr_device_info = DeviceInfo(identifiers={house_identifier(farm_id, house_number)})
+        self._attr_device_info = _house_device(entry, house_number)
         self._cancel_stale_check: CALLBACK_TYPE | None = None
 
     @property
