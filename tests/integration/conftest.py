@@ -1,0 +1,101 @@
+"""Fixtures of the integration tests: real captures parsed by the real parser, client mocked."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.rotem_farm.const import CONF_BASE_URL, CONF_FARM_KIND, DOMAIN
+from custom_components.rotem_farm.data import CONF_API_STYLE
+from custom_components.rotem_farm.rotemnet import (
+    ClientStats,
+    FarmInfo,
+    LoginInfo,
+    SiteSnapshot,
+)
+from custom_components.rotem_farm.rotemnet.parsing import parse_farm_info, parse_site
+
+CAPTURES = Path(__file__).parents[2].parent / "shared" / "rotem-captures"
+GATEWAY = "GW-0001"
+
+
+def capture(name: str) -> Any:
+    """The response body of one capture file."""
+    return json.loads((CAPTURES / name).read_text(encoding="utf-8"))["response"]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom_components/ in every test."""
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create entities that are disabled by default as enabled (to snapshot them too)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
+
+
+@pytest.fixture
+def farm_info() -> FarmInfo:
+    """Farm facts of the captured farm, with a readable gateway code."""
+    return parse_farm_info(
+        capture("JsGlobals_GetJsGlobals.json"),
+        capture("GetFarmRegistration.json"),
+        gateway_code=GATEWAY,
+    )
+
+
+@pytest.fixture
+def site(farm_info: FarmInfo) -> SiteSnapshot:
+    """The captured six-house site."""
+    return parse_site(capture("GetSiteControllersInfo.json"), units=farm_info.units)
+
+
+@pytest.fixture
+def mock_client(site: SiteSnapshot, farm_info: FarmInfo) -> Generator[MagicMock]:
+    """The RotemClient as seen by setup and the config flow."""
+    client = MagicMock()
+    client.login = AsyncMock(
+        return_value=LoginInfo(
+            gateway_code=GATEWAY, web_server_url="/Host6_V1/", user_display_name="Green Valley"
+        )
+    )
+    client.get_site = AsyncMock(return_value=site)
+    client.get_farm_info = AsyncMock(return_value=farm_info)
+    client.get_history = AsyncMock()
+    client.gateway_code = GATEWAY
+    client.stats = ClientStats(requests=3, logins=1, bytes_received=1000)
+    with (
+        patch("custom_components.rotem_farm.RotemClient", return_value=client),
+        patch("custom_components.rotem_farm.config_flow.RotemClient", return_value=client),
+    ):
+        yield client
+
+
+@pytest.fixture
+def rotem_entry() -> MockConfigEntry:
+    """A Rotem-account entry of the captured farm."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Green Valley",
+        unique_id=GATEWAY,
+        data={
+            CONF_FARM_KIND: "rotem",
+            "username": "farmer@example.com",
+            "password": "s3cret",
+            CONF_BASE_URL: "https://rotemnetweb.com/",
+            CONF_API_STYLE: "legacy",
+        },
+        entry_id="01ROTEMENTRY",
+    )
