@@ -151,7 +151,7 @@ def build_farms(scenario: Scenario, start: datetime) -> list[FarmModel]:
                     exhaust_fans=4,
                     probe_offsets=tuple(value - mean_offset for value in raw_offsets),
                     max_air_flow=600_000.0 + 160_000.0 * noise.scalar_uniform(key, 3),
-                    heater_lift=20.0 + 6.0 * noise.scalar_uniform(key, 4),
+                    heater_lift=32.0 + 8.0 * noise.scalar_uniform(key, 4),
                     target_pressure=float(24 + int(noise.scalar_uniform(key, 5) * 3)),
                     initial_birds=int(180 + noise.scalar_uniform(key, 6) * 140) * 100,
                 )
