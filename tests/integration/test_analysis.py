@@ -341,6 +341,12 @@ def test_report_round_trip_and_damaged_cache() -> None:
         damaged = {**stored_report(received.isoformat()), **damage}
         assert AnalysisReport.from_dict(damaged) is None
     assert AnalysisReport.from_dict({}) is None
+    partial = AnalysisReport.from_dict(
+        {**stored_report(received.isoformat()), "expected": None, "since": None}
+    )
+    assert partial is not None
+    assert partial.expected is None
+    assert partial.since is None
 
 
 async def test_store_keeps_the_newest_report(hass: HomeAssistant) -> None:
@@ -362,3 +368,37 @@ async def test_store_keeps_the_newest_report(hass: HomeAssistant) -> None:
     store.async_apply({1: older})
     assert calls == [1]
     assert store.latest(2) is None
+
+
+@pytest.mark.usefixtures("mock_client")
+async def test_rotem_farm_houses_get_analysis_entities(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry
+) -> None:
+    """On a Rotem farm the analysis entities join the controller's house device."""
+    rotem_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    farm_id = rotem_entry.unique_id
+    registry = er.async_get(hass)
+    anomaly = registry.async_get_entity_id("binary_sensor", DOMAIN, f"{farm_id}_1_anomaly")
+    temperature = registry.async_get_entity_id("sensor", DOMAIN, f"{farm_id}_1_temperature")
+    assert anomaly is not None
+    assert temperature is not None
+    anomaly_entry = registry.async_get(anomaly)
+    temperature_entry = registry.async_get(temperature)
+    assert anomaly_entry is not None
+    assert temperature_entry is not None
+    assert anomaly_entry.device_id == temperature_entry.device_id
+    device = dr.async_get(hass).async_get(anomaly_entry.device_id)  # type: ignore[arg-type]
+    assert device is not None
+    assert device.name is not None
+    assert device.name.startswith("Green Valley")
+    # Named after the house device like every other entity of the house.
+    assert anomaly.startswith(
+        temperature.removesuffix("temperature").replace("sensor.", "binary_sensor.")
+    )
+
+    await report(hass, [{"device_id": device.id, **HEATING_REPORT}])
+    state = hass.states.get(anomaly)
+    assert state is not None
+    assert state.state == "on"

@@ -296,8 +296,10 @@ async def test_flock_follows_linked_helpers(hass: HomeAssistant) -> None:
     assert state_of(hass, "sensor", 1, "bird_count").state == "18500"
     assert state_of(hass, "sensor", 1, "placement_date").state == "2026-11-05"
 
-    # A helper going away says nothing new about the flock: the last values stay.
+    # A helper going away (or holding junk) says nothing new about the flock: values stay.
     hass.states.async_set("input_number.house_1_birds", STATE_UNAVAILABLE)
+    hass.states.async_set("input_datetime.house_1_placement", "someday")
+    await hass.async_block_till_done()
     hass.states.async_remove("input_datetime.house_1_placement")
     await hass.async_block_till_done()
     assert state_of(hass, "sensor", 1, "bird_count").state == "18500"
@@ -430,3 +432,34 @@ async def test_rotem_platform_modules_add_nothing_without_manual_farm(
     for module in (button, date, number):
         await module.async_setup_entry(hass, FakeEntry(), added.extend)  # type: ignore[arg-type]
     assert added == []
+
+
+async def test_unchanged_values_write_nothing(hass: HomeAssistant) -> None:
+    """Setting the value a house already has neither saves nor rewrites states."""
+    entry = manual_entry()
+    await setup_entry(hass, entry)
+    await set_placement(hass, 1, "2026-11-02")
+    sensor = entity_id(hass, "sensor", 1, "placement_date")
+    before = hass.states.get(sensor)
+    assert before is not None
+
+    await set_placement(hass, 1, "2026-11-02")
+
+    after = hass.states.get(sensor)
+    assert after is not None
+    assert after.last_reported == before.last_reported
+
+
+def test_manual_parts_need_a_manual_farm() -> None:
+    """Rotem entries get no manual sensors, and a manual entity cannot bind to them."""
+    from custom_components.rotem_farm.manual import ManualHouseEntity, manual_house_sensors
+
+    class FakeData:
+        manual = None
+
+    class FakeEntry:
+        runtime_data = FakeData()
+
+    assert manual_house_sensors(FakeEntry(), 1) == []  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="manual farm"):
+        ManualHouseEntity(FakeEntry(), 1, "growth_day")  # type: ignore[arg-type]
