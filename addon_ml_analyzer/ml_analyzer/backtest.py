@@ -71,6 +71,8 @@ class RunOutcome:
     faults: list[FaultOutcome]
     false_alarms: int
     clean_house_weeks: float
+    fault_free: bool
+    """True when the run has no house fault at all (the false-alarm figure counts only these)."""
 
 
 def wide_frames(frame: pd.DataFrame) -> dict[int, dict[str, pd.DataFrame]]:
@@ -93,14 +95,12 @@ def house_alarms(
         union = np.zeros(len(evidence.index))
         streams = []
         for stream in evidence.streams:
-            state = alarm_state(stream.z, level)
+            state = alarm_state(stream.z, level, stream.slow)
             state[:MIN_ROWS] = 0.0
             z = np.nan_to_num(stream.z.to_numpy(dtype=float))
             subsystem = np.where(z >= 0, stream.subsystem_up, stream.subsystem_down)
-            streams.append((stream.name, "", state))
-            streams[-1] = (stream.name, str(subsystem[-1]), state)
             union = np.maximum(union, state)
-            streams[-1] = (stream.name, _subsystem_at_onset(state, subsystem), state)
+            streams.append((stream.name, _subsystem_at_onset(state, subsystem), state))
         out[house] = (evidence.index, union, streams)
     return out
 
@@ -117,7 +117,6 @@ def _onsets(state: np.ndarray) -> np.ndarray:
 def evaluate_run(name: str, result: Any, sensitivity: str) -> RunOutcome:
     """Score one `SeriesResult` of the simulator."""
     faults = [f for f in result.faults if f.kind in EXPECTED_SUBSYSTEM]
-    faulty = {(f.farm, str(f.house)) for f in faults}
     outcomes: list[FaultOutcome] = []
     false_alarms = 0
     clean_rows = 0
@@ -134,9 +133,8 @@ def evaluate_run(name: str, result: Any, sensitivity: str) -> RunOutcome:
             false_alarms += len(_onsets(np.where(before, union, 0.0)))
             for truth in own:
                 outcomes.append(_outcome(name, house, truth, index, streams))
-    del faulty
     rows_per_week = 7 * 288
-    return RunOutcome(outcomes, false_alarms, clean_rows / rows_per_week)
+    return RunOutcome(outcomes, false_alarms, clean_rows / rows_per_week, not faults)
 
 
 def _outcome(
@@ -215,11 +213,15 @@ def summarise(outcomes: Sequence[RunOutcome]) -> list[str]:
         lines.append(f"all.detected: {100 * found_all / len(faults):.1f} %")
         fixed_all = sum(f.fixed_alarm_fired for f in faults)
         lines.append(f"all.fixed_alarm_fired: {100 * fixed_all / len(faults):.1f} %")
-    weeks = sum(run.clean_house_weeks for run in outcomes)
-    alarms = sum(run.false_alarms for run in outcomes)
-    if weeks > 0:
-        lines.append(f"false_alarms_per_house_week: {alarms / weeks:.2f} alarms")
-        lines.append(f"clean_house_weeks: {weeks:.1f} weeks")
+    for label, runs in (
+        ("fault_free_runs", [run for run in outcomes if run.fault_free]),
+        ("fault_runs", [run for run in outcomes if not run.fault_free]),
+    ):
+        weeks = sum(run.clean_house_weeks for run in runs)
+        alarms = sum(run.false_alarms for run in runs)
+        if weeks > 0:
+            lines.append(f"{label}.false_alarms_per_house_week: {alarms / weeks:.2f} alarms")
+            lines.append(f"{label}.house_weeks: {weeks:.1f} weeks")
     return lines
 
 

@@ -120,7 +120,7 @@ def judge(evidence: HouseEvidence, sensitivity: str, at: int) -> HouseResult | N
     alarmed: tuple[float, Evidence, np.ndarray] | None = None
     for stream in evidence.streams:
         z = float(stream.z.iloc[at]) if np.isfinite(stream.z.iloc[at]) else 0.0
-        state = alarm_state(stream.z.iloc[: at + 1], level)
+        state = alarm_state(stream.z.iloc[: at + 1], level, stream.slow)
         entry = (abs(z), stream, state)
         if best is None or abs(z) > best[0]:
             best = entry

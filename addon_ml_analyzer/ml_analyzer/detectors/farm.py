@@ -12,7 +12,6 @@ house, the signal's own past is the reference.
 Evidence streams (each with the subsystem it points at):
   climate      inside temperature minus set point        heating / ventilation
   heat_effort  heaters running (share of the house's max) heating (wear: more effort, same result)
-  vent_effort  ventilation level                          ventilation
   pressure     static pressure minus target               ventilation (fan / belt wear)
   humidity     inside humidity                            ventilation / water
   water        water intake rate per bird                 water (leak: up, blockage: down)
@@ -79,6 +78,43 @@ class Evidence:
     unit: str
     limit: float | None = None
     """Deviation |actual - expected| at which the equipment has failed (for time to failure)."""
+    slow: bool = False
+    """A slow (heavily averaged) stream: a lower z threshold held for longer (see alarm_state)."""
+
+
+@dataclass(frozen=True)
+class EvidenceSpec:
+    """How one pack signal is judged: its role, noise floor, what a rise / fall points at."""
+
+    signal: str
+    floor: float
+    up: str
+    down: str
+    unit: str
+    limit: float | None = None
+    relative: bool = False
+    trend: bool = False
+    slow: bool = False
+
+
+TREND_ROWS = 6 * ROWS_PER_HOUR
+SLOW_Z_FACTOR = 0.65
+SLOW_ROWS_FACTOR = 4
+SPECS = {
+    "climate": EvidenceSpec("temperature", 0.25, "ventilation", "heating", "°C", 3.0, trend=True),
+    "heat_effort": EvidenceSpec("heaters_running", 0.05, "heating", "heating", "share", trend=True),
+    "pressure": EvidenceSpec(
+        "static_pressure", 1.0, "ventilation", "ventilation", "Pa", trend=True
+    ),
+    "heat_daily": EvidenceSpec(
+        "heaters_running", 0.02, "heating", "heating", "share/24 h", relative=True, slow=True
+    ),
+    "humidity": EvidenceSpec("humidity", 2.0, "water", "ventilation", "%"),
+    "water": EvidenceSpec(
+        "water_daily", 0.02, "water", "water", "L/1000 birds/5 min", relative=True
+    ),
+    "feed": EvidenceSpec("feed_daily", 0.01, "feed", "feed", "kg/1000 birds/5 min", relative=True),
+}
 
 
 @dataclass
@@ -146,45 +182,43 @@ def _rate(total: pd.Series) -> pd.Series:
     return step.mask(reset, total).clip(lower=0.0)
 
 
+def _baseline(residual: pd.Series) -> pd.Series:
+    """Typical residual over the 5 days that end a day before each row."""
+    past = residual.shift(ROWS_PER_DAY)
+    return past.rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2).median()
+
+
 def _pack_evidence(
     by_house: pd.DataFrame,
     house: str,
+    spec: EvidenceSpec,
     name: str,
-    signal: str,
-    floor: float,
-    up: str,
-    down: str,
-    unit: str,
-    limit: float | None = None,
-    relative: bool = False,
+    trend_rows: int = 0,
 ) -> Evidence:
-    """Evidence of `house` leaving its pack (or its own past when it has no siblings)."""
+    """Evidence of `house` leaving its pack (or its own past when it has no siblings).
+
+    With `trend_rows` the residual is averaged over that many rows first: slower, but a slow
+    drift (wear) stands out against a much smaller spread, hours or days earlier.
+    """
     own, pack = _pack_residual(by_house, house)
     if pack.isna().all():
-        baseline = own.shift(ROWS_PER_DAY).rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2)
-        expected = baseline.median()
-        residual = own - expected
-        z = (residual) / np.maximum(
-            1.4826
-            * (own - expected)
-            .abs()
-            .rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2)
-            .median()
-            .shift(ROWS_PER_DAY),
-            floor,
-        )
-        return Evidence(name, signal, z, own, expected, up, down, unit, limit)
-    if relative:
-        residual = np.log((own + floor) / (pack + floor))
-        z = _robust_z(residual, 0.05)
-        typical = residual.shift(ROWS_PER_DAY).rolling(5 * ROWS_PER_DAY, min_periods=12).median()
-        expected = (pack + floor) * np.exp(typical) - floor
+        residual = own
+    elif spec.relative:
+        residual = np.log((own + spec.floor) / (pack + spec.floor))
     else:
         residual = own - pack
-        z = _robust_z(residual, floor)
-        typical = residual.shift(ROWS_PER_DAY).rolling(5 * ROWS_PER_DAY, min_periods=12).median()
+    if trend_rows:
+        residual = _smooth(residual, trend_rows)
+    floor = 0.05 if spec.relative else spec.floor
+    z = _robust_z(residual, floor / (2.0 if trend_rows else 1.0))
+    typical = _baseline(residual)
+    if pack.isna().all():
+        expected = typical
+    elif spec.relative:
+        expected = (pack + spec.floor) * np.exp(typical) - spec.floor
+    else:
         expected = pack + typical
-    return Evidence(name, signal, z, own, expected, up, down, unit, limit)
+    return Evidence(name, spec.signal, z, own, expected, spec.up, spec.down, spec.unit, spec.limit)
 
 
 def _probe_evidence(frame: pd.DataFrame) -> list[Evidence]:
@@ -245,6 +279,29 @@ def _link_evidence(frame: pd.DataFrame) -> Evidence | None:
     )
 
 
+def settled_rows(frame: pd.DataFrame) -> pd.Series:
+    """True where the house holds a flock placed at least two days ago.
+
+    An empty house, and the first days of a new flock (growth day reset, birds placed), behave
+    unlike the pack for good reasons; the pack detectors stay silent there instead of alarming.
+    """
+    settled = pd.Series(True, index=frame.index)
+    change = pd.Series(False, index=frame.index)
+    if "bird_count" in frame:
+        birds = frame["bird_count"].ffill()
+        settled &= ~(birds <= 0)
+        before = birds.shift(1)
+        change |= before.notna() & (birds > 1.2 * before.clip(lower=1.0))
+    if "growth_day" in frame:
+        day = frame["growth_day"].ffill()
+        change |= (day < day.shift(1) - 0.5).fillna(False)
+    if not change.any():
+        return settled
+    stamps = pd.Series(np.where(change, np.arange(len(frame)), np.nan), index=frame.index).ffill()
+    recent = (np.arange(len(frame)) - stamps) < 2 * ROWS_PER_DAY
+    return settled & ~recent.fillna(False).astype(bool)
+
+
 def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
     """Evidence streams of every house of one farm, on a common 5-minute grid."""
     prepared = {house: prepare(frame) for house, frame in frames.items() if not frame.empty}
@@ -255,7 +312,9 @@ def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
     index = pd.date_range(start, end, freq=GRID)
     grid = {house: frame.reindex(index) for house, frame in prepared.items()}
 
-    def table(role: str, transform: object = None) -> pd.DataFrame | None:
+    settled = pd.DataFrame({house: settled_rows(frame) for house, frame in grid.items()})
+
+    def table(role: str) -> pd.DataFrame | None:
         columns = {h: f[role] for h, f in grid.items() if role in f and f[role].notna().any()}
         if not columns:
             return None
@@ -273,14 +332,18 @@ def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
     heat = {}
     for h, f in grid.items():
         if "heaters_running" in f and f["heaters_running"].notna().any():
-            most = f["heaters_running"].expanding().max().clip(lower=1.0)
+            most = (
+                f["heaters_running"].rolling(7 * ROWS_PER_DAY, min_periods=1).max().clip(lower=1.0)
+            )
             heat[h] = _smooth(f["heaters_running"] / most, 2 * ROWS_PER_HOUR)
     if heat:
         derived["heat_effort"] = pd.DataFrame(heat)
-    for role, name in (("vent_level_percent", "vent_effort"), ("humidity", "humidity")):
-        found = table(role)
-        if found is not None:
-            derived[name] = found.apply(lambda s: _smooth(s, ROWS_PER_HOUR))
+        derived["heat_daily"] = (
+            pd.DataFrame(heat).rolling(ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2).mean()
+        )
+    humidity = table("humidity")
+    if humidity is not None:
+        derived["humidity"] = humidity.apply(lambda column: _smooth(column, ROWS_PER_HOUR))
     pressure = {
         h: _smooth(f["static_pressure"] - f["target_pressure"], ROWS_PER_HOUR)
         for h, f in grid.items()
@@ -298,21 +361,15 @@ def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
         if rates:
             derived[name] = pd.DataFrame(rates)
 
-    specs = {
-        "climate": ("temperature", 0.25, "ventilation", "heating", "°C", 3.0, False),
-        "heat_effort": ("heaters_running", 0.05, "heating", "heating", "share", 1.0, False),
-        "vent_effort": ("vent_level_percent", 3.0, "ventilation", "ventilation", "%", None, False),
-        "pressure": ("static_pressure", 1.0, "ventilation", "ventilation", "Pa", None, False),
-        "humidity": ("humidity", 2.0, "water", "ventilation", "%", None, False),
-        "water": ("water_daily", 0.02, "water", "water", "L/1000 birds/5 min", None, True),
-        "feed": ("feed_daily", 0.01, "feed", "feed", "kg/1000 birds/5 min", None, True),
-    }
-    for name, table_ in derived.items():
-        signal, floor, up, down, unit, limit, relative = specs[name]
-        for house in table_.columns:
-            results[house].streams.append(
-                _pack_evidence(table_, house, name, signal, floor, up, down, unit, limit, relative)
-            )
+    for name, unmasked in derived.items():
+        spec = SPECS[name]
+        by_house = unmasked.where(settled[unmasked.columns])
+        for house in by_house.columns:
+            results[house].streams.append(_pack_evidence(by_house, house, spec, name))
+            if spec.trend:
+                results[house].streams.append(
+                    _pack_evidence(by_house, house, spec, f"{name}_trend", TREND_ROWS)
+                )
     for house, frame in grid.items():
         results[house].streams.extend(_probe_evidence(frame))
         link = _link_evidence(frame)
@@ -321,18 +378,25 @@ def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
     return results
 
 
-def alarm_state(z: pd.Series, level: SensitivityLevel) -> FloatArray:
+def alarm_state(z: pd.Series, level: SensitivityLevel, slow: bool = False) -> FloatArray:
     """Hysteresis with minimum duration: on after `min_rows` rows above z_on, off after
-    `hold_rows` rows below z_off. Returns 1.0 where the alarm is on."""
+    `hold_rows` rows below z_off. Returns 1.0 where the alarm is on.
+
+    A slow stream averages hours of data, so its z is far less noisy row to row but moves in
+    long excursions: it gets SLOW_Z_FACTOR of the threshold and must hold it SLOW_ROWS_FACTOR
+    times longer.
+    """
+    factor = SLOW_Z_FACTOR if slow else 1.0
+    need = level.min_rows * (SLOW_ROWS_FACTOR if slow else 1)
     magnitude = np.nan_to_num(np.abs(z.to_numpy(dtype=float)), nan=0.0)
-    above = magnitude >= level.z_on
-    below = magnitude < level.z_off
+    above = magnitude >= level.z_on * factor
+    below = magnitude < level.z_off * factor
     run_above = _run_lengths(above)
     run_below = _run_lengths(below)
     state = np.zeros(len(magnitude))
     on = False
     for index in range(len(magnitude)):
-        if not on and run_above[index] >= level.min_rows:
+        if not on and run_above[index] >= need:
             on = True
         elif on and run_below[index] >= level.hold_rows:
             on = False
