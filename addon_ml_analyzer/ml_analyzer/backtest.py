@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ml_analyzer.detectors.farm import (
     MIN_ROWS,
     SENSITIVITY,
+    FloatArray,
     alarm_state,
     farm_evidence,
 )
@@ -81,36 +83,36 @@ def wide_frames(frame: pd.DataFrame) -> dict[int, dict[str, pd.DataFrame]]:
     for (farm, house), part in frame.groupby(["farm", "house"], observed=True):
         wide = part.pivot_table(index="timestamp", columns="role", values="value", observed=True)
         wide.columns = [str(column) for column in wide.columns]
-        farms.setdefault(int(farm), {})[str(house)] = wide
+        farms.setdefault(int(str(farm)), {})[str(house)] = wide
     return farms
 
 
 def house_alarms(
     frames: dict[str, pd.DataFrame], sensitivity: str
-) -> dict[str, tuple[pd.DatetimeIndex, np.ndarray, list[tuple[str, str, np.ndarray]]]]:
+) -> dict[str, tuple[pd.DatetimeIndex, FloatArray, list[tuple[str, str, FloatArray]]]]:
     """Per house: grid, union alarm state, and (stream, subsystem, state) of every stream."""
     level = SENSITIVITY[sensitivity]
-    out: dict[str, tuple[pd.DatetimeIndex, np.ndarray, list[tuple[str, str, np.ndarray]]]] = {}
+    out: dict[str, tuple[pd.DatetimeIndex, FloatArray, list[tuple[str, str, FloatArray]]]] = {}
     for house, evidence in farm_evidence(frames).items():
-        union = np.zeros(len(evidence.index))
+        union: FloatArray = np.zeros(len(evidence.index))
         streams = []
         for stream in evidence.streams:
             state = alarm_state(stream.z, level, stream.slow)
             state[:MIN_ROWS] = 0.0
             z = np.nan_to_num(stream.z.to_numpy(dtype=float))
-            subsystem = np.where(z >= 0, stream.subsystem_up, stream.subsystem_down)
-            union = np.maximum(union, state)
+            subsystem = np.where(z >= 0, stream.subsystem_up, stream.subsystem_down).astype(str)
+            union = np.fmax(union, state)
             streams.append((stream.name, _subsystem_at_onset(state, subsystem), state))
         out[house] = (evidence.index, union, streams)
     return out
 
 
-def _subsystem_at_onset(state: np.ndarray, subsystem: np.ndarray) -> str:
+def _subsystem_at_onset(state: FloatArray, subsystem: npt.NDArray[np.str_]) -> str:
     onsets = np.flatnonzero(np.diff(np.r_[0.0, state]) > 0)
     return str(subsystem[onsets[0]]) if len(onsets) else ""
 
 
-def _onsets(state: np.ndarray) -> np.ndarray:
+def _onsets(state: FloatArray) -> npt.NDArray[np.intp]:
     return np.flatnonzero(np.diff(np.r_[0.0, state]) > 0)
 
 
@@ -142,7 +144,7 @@ def _outcome(
     house: str,
     truth: Any,
     index: pd.DatetimeIndex,
-    streams: list[tuple[str, str, np.ndarray]],
+    streams: list[tuple[str, str, FloatArray]],
 ) -> FaultOutcome:
     start = pd.Timestamp(truth.start)
     first: tuple[pd.Timestamp, str] | None = None

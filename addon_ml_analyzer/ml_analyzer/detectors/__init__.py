@@ -19,6 +19,7 @@ from ml_analyzer.detectors.farm import (
     ROWS_PER_DAY,
     SENSITIVITY,
     Evidence,
+    FloatArray,
     HouseEvidence,
     alarm_state,
     farm_evidence,
@@ -94,7 +95,6 @@ class FarmAnalyzer:
 
 def analyze(frames: dict[str, pd.DataFrame], sensitivity: str) -> dict[str, HouseResult]:
     """Judge every house at the last time of the farm's data."""
-    level = SENSITIVITY[sensitivity]
     results: dict[str, HouseResult] = {}
     for house, evidence in farm_evidence(frames).items():
         if _usable_rows(frames[house]) < MIN_ROWS:
@@ -102,7 +102,6 @@ def analyze(frames: dict[str, pd.DataFrame], sensitivity: str) -> dict[str, Hous
         result = judge(evidence, sensitivity, len(evidence.index) - 1)
         if result is not None:
             results[house] = result
-    del level
     return results
 
 
@@ -116,8 +115,8 @@ def _usable_rows(frame: pd.DataFrame) -> int:
 def judge(evidence: HouseEvidence, sensitivity: str, at: int) -> HouseResult | None:
     """The house's result at grid row `at` from its evidence streams."""
     level = SENSITIVITY[sensitivity]
-    best: tuple[float, Evidence, np.ndarray] | None = None
-    alarmed: tuple[float, Evidence, np.ndarray] | None = None
+    best: tuple[float, Evidence, FloatArray] | None = None
+    alarmed: tuple[float, Evidence, FloatArray] | None = None
     for stream in evidence.streams:
         z = float(stream.z.iloc[at]) if np.isfinite(stream.z.iloc[at]) else 0.0
         state = alarm_state(stream.z.iloc[: at + 1], level, stream.slow)
@@ -147,7 +146,15 @@ def judge(evidence: HouseEvidence, sensitivity: str, at: int) -> HouseResult | N
         anomaly_score=round(score, 1),
         failure_risk=round(min(risk, 100.0), 1),
         subsystem=subsystem,
-        explanation=explain(stream, z_now, actual, expected, since, anomaly, subsystem),
+        explanation=explain(
+            stream,
+            z=z_now,
+            actual=actual,
+            expected=expected,
+            since=since,
+            anomaly=anomaly,
+            subsystem=subsystem,
+        ),
         signal=stream.signal if anomaly or subsystem != "none" else None,
         expected=expected,
         actual=actual,
@@ -166,6 +173,7 @@ def _finite(value: object) -> float | None:
 
 def explain(
     stream: Evidence,
+    *,
     z: float,
     actual: float | None,
     expected: float | None,

@@ -144,7 +144,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         fahrenheit = data["set_temperature"] > FAHRENHEIT_SET_POINT
         for role in [c for c in data.columns if c in TEMPERATURE_ROLES or "probe" in c]:
             data.loc[fahrenheit, role] = (data.loc[fahrenheit, role] - 32.0) / 1.8
-    grid = data.resample(GRID, label="right", closed="right").last()
+    grid: pd.DataFrame = data.resample(GRID, label="right", closed="right").last()
     return grid.ffill(limit=MAX_FILL_ROWS)
 
 
@@ -154,8 +154,9 @@ def _robust_z(residual: pd.Series, floor: float) -> pd.Series:
     roll = past.rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2)
     median = roll.median()
     mad = (past - median).abs().rolling(5 * ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2).median()
-    spread = np.maximum(1.4826 * mad, floor)
-    return (residual - median) / spread
+    spread = (1.4826 * mad).clip(lower=floor)
+    z: pd.Series = (residual - median) / spread
+    return z
 
 
 def _pack_residual(by_house: pd.DataFrame, house: str) -> tuple[pd.Series, pd.Series]:
@@ -204,7 +205,7 @@ def _pack_evidence(
     if pack.isna().all():
         residual = own
     elif spec.relative:
-        residual = np.log((own + spec.floor) / (pack + spec.floor))
+        residual = pd.Series(np.log((own + spec.floor) / (pack + spec.floor)), index=own.index)
     else:
         residual = own - pack
     if trend_rows:
@@ -298,8 +299,10 @@ def settled_rows(frame: pd.DataFrame) -> pd.Series:
     if not change.any():
         return settled
     stamps = pd.Series(np.where(change, np.arange(len(frame)), np.nan), index=frame.index).ffill()
-    recent = (np.arange(len(frame)) - stamps) < 2 * ROWS_PER_DAY
-    return settled & ~recent.fillna(False).astype(bool)
+    position = pd.Series(np.arange(len(frame)), index=frame.index)
+    recent = ((position - stamps) < 2 * ROWS_PER_DAY).fillna(False).astype(bool)
+    result: pd.Series = settled & ~recent
+    return result
 
 
 def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:

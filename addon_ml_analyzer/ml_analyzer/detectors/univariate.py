@@ -121,8 +121,9 @@ def unsuppressed_scores(values: FloatArray, period: int, config: UnivariateConfi
     if len(values) == 0:
         return np.zeros(0)
     ratios = feature_ratios(np.asarray(values, dtype=float), period, config)
-    best = np.max(np.vstack(list(ratios.values())), axis=0)
-    return best / (1.0 + best)
+    best: FloatArray = np.max(np.vstack(list(ratios.values())), axis=0)
+    result: FloatArray = best / (1.0 + best)
+    return result
 
 
 def score_series(
