@@ -92,6 +92,12 @@ def _times(start: datetime, end: datetime, step: timedelta) -> FloatArray:
     return first + seconds * np.arange(int(np.ceil((last - first) / seconds)), dtype=np.float64)
 
 
+def _timestamps(seconds: FloatArray) -> pd.DatetimeIndex:
+    """UTC timestamps (nanoseconds) from epoch seconds, without a slow object conversion."""
+    nanoseconds = np.round(seconds * 1e9).astype("int64").view("datetime64[ns]")
+    return pd.DatetimeIndex(nanoseconds).tz_localize("UTC")
+
+
 def _unavailable(farm: FarmModel, t: FloatArray, faults: Sequence[Fault]) -> FloatArray:
     """True where the whole cloud (or this farm's part of it) is down."""
     down = np.zeros(t.shape, dtype=bool)
@@ -161,7 +167,7 @@ def iter_house_frames(
     """Wide frames, one per house: (farm, house, frame indexed by UTC timestamp with one
     column per role). Cheaper than pivoting the long frame when a detector wants houses."""
     t = _times(start, end, step)
-    index = pd.DatetimeIndex(pd.to_datetime(t, unit="s", utc=True), name="timestamp")
+    index = pd.DatetimeIndex(_timestamps(t), name="timestamp")
     faults = scenario.faults(scenario.start or start)
     for farm in model.build_farms(scenario, scenario.start or start):
         wanted = list(roles) if roles is not None else list(roles_of(scenario, farm.number))
@@ -222,9 +228,7 @@ def _assemble(columns: dict[str, list[Any]], role_names: list[str]) -> pd.DataFr
             }
         )
     seconds = np.concatenate(columns["time"])
-    timestamps = pd.to_datetime(
-        np.round(seconds * 1e9).astype("int64").view("datetime64[ns]"), utc=True
-    )
+    timestamps = _timestamps(seconds)
     codes = np.concatenate(columns["role"])
     return pd.DataFrame(
         {
