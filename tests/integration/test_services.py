@@ -347,3 +347,30 @@ async def test_report_analysis_accepts_a_single_mapping(
         },
     )
     assert sensor_state(hass, 1, "anomaly_score") == "70.0"
+
+
+async def test_services_yaml_describes_every_field(
+    hass: HomeAssistant, manual_farm: MockConfigEntry
+) -> None:
+    """services.yaml loads and passes HA's schema, with a selector for each schema field."""
+    from homeassistant.helpers.service import async_get_all_descriptions
+
+    descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
+    assert set(descriptions[SERVICE_START_FLOCK]["fields"]) == {
+        "device_id",
+        "config_entry_id",
+        "house",
+        "placement_date",
+        "bird_count",
+    }
+    assert set(descriptions[SERVICE_END_FLOCK]["fields"]) == {
+        "device_id",
+        "config_entry_id",
+        "house",
+    }
+    report_fields = descriptions[SERVICE_REPORT_ANALYSIS]["fields"]
+    assert set(report_fields) == {"reports", "interval"}
+    assert report_fields["reports"]["required"] is True
+    for service in descriptions.values():
+        for field in service["fields"].values():
+            assert "selector" in field
