@@ -13,7 +13,7 @@ from homeassistant.components.number import (
 )
 from homeassistant.const import EntityCategory
 
-from .manual import HouseFlock, ManualHouseEntity
+from .manual import HouseFlock, ManualFarm, ManualHouseEntity
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -33,6 +33,7 @@ class FlockNumberEntityDescription(NumberEntityDescription):
     """Which flock field a number shows and edits."""
 
     value_fn: Callable[[HouseFlock], int | None]
+    set_fn: Callable[[ManualFarm, int, int], None]
 
 
 NUMBERS: tuple[FlockNumberEntityDescription, ...] = (
@@ -44,6 +45,7 @@ NUMBERS: tuple[FlockNumberEntityDescription, ...] = (
         native_step=1,
         mode=NumberMode.BOX,
         value_fn=lambda flock: flock.bird_count,
+        set_fn=lambda farm, house, value: farm.async_update_flock(house, bird_count=value),
     ),
     FlockNumberEntityDescription(
         key="capacity",
@@ -54,6 +56,7 @@ NUMBERS: tuple[FlockNumberEntityDescription, ...] = (
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
         value_fn=lambda flock: flock.capacity,
+        set_fn=lambda farm, house, value: farm.async_update_flock(house, capacity=value),
     ),
 )
 
@@ -96,7 +99,4 @@ class FlockNumber(ManualHouseEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Store a whole number of birds."""
-        if self.entity_description.key == "capacity":
-            self.manual.async_update_flock(self._house_number, capacity=round(value))
-        else:
-            self.manual.async_update_flock(self._house_number, bird_count=round(value))
+        self.entity_description.set_fn(self.manual, self._house_number, round(value))
