@@ -124,6 +124,34 @@ async def test_domain_tag_separates_entities_with_the_same_object_id(
     assert list(series[entity.entity_id]) == [1.0]
 
 
+async def test_unitless_entities_under_their_own_measurement_share_one_query(
+    influxdb_server: InfluxServer, database: str
+) -> None:
+    # Without a unit and without default_measurement HA uses the full entity id as measurement.
+    influxdb_server.write_lines(
+        database,
+        "\n".join(
+            _ha_line(
+                f"sensor.house_{house}_heaters_running",
+                "sensor",
+                f"house_{house}_heaters_running",
+                float(house),
+                START,
+            )
+            for house in (1, 2, 3)
+        ),
+    )
+    entities = [EntityRef(f"sensor.house_{house}_heaters_running") for house in (1, 2)]
+    async with aiohttp.ClientSession() as session:
+        reader = _reader(session, influxdb_server, database)
+        series = await reader.read(entities, START, START + timedelta(minutes=1))
+    assert reader.queries == 1
+    assert {key: list(value) for key, value in series.items()} == {
+        "sensor.house_1_heaters_running": [1.0],
+        "sensor.house_2_heaters_running": [2.0],
+    }
+
+
 async def test_many_points_arrive_in_chunks(influxdb_server: InfluxServer, database: str) -> None:
     steps = 25_000  # more than one chunk of the chunked answer
     lines = "\n".join(

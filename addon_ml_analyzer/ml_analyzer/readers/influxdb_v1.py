@@ -10,6 +10,7 @@ points never exists as one JSON document or as millions of Python lists.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
@@ -32,6 +33,7 @@ from ml_analyzer.readers import (
 )
 
 CHUNK_POINTS = 10_000
+PARALLEL_QUERIES = 2
 QUERY_TIMEOUT = aiohttp.ClientTimeout(total=600, sock_read=300)
 
 
@@ -44,10 +46,21 @@ def _epoch_ns(moment: datetime) -> int:
     return int(pd.Timestamp(moment).tz_convert("UTC").value)
 
 
-def build_query(measurement: str, object_ids: Sequence[str], start: datetime, end: datetime) -> str:
-    """One InfluxQL statement for all entities of one measurement in [start, end)."""
+def build_query(
+    measurement: str | Sequence[str], object_ids: Sequence[str], start: datetime, end: datetime
+) -> str:
+    """One InfluxQL statement for all entities of one measurement (or several) in [start, end).
+
+    Several measurements are matched with one regex: HA files a unit-less entity under its own
+    entity id when no default measurement is set, and one query still serves them all.
+    """
+    source = (
+        quote_identifier(measurement)
+        if isinstance(measurement, str)
+        else anchored_regex(measurement)
+    )
     return (
-        f'SELECT "value" FROM {quote_identifier(measurement)} '
+        f'SELECT "value" FROM {source} '
         f'WHERE "entity_id" =~ {anchored_regex(object_ids)} '
         f"AND time >= {_epoch_ns(start)} AND time < {_epoch_ns(end)} "
         'GROUP BY "entity_id", "domain"'
@@ -85,18 +98,36 @@ class InfluxV1Reader:
     ) -> dict[str, pd.Series]:
         """Points with start <= time < end, one query per measurement."""
         by_measurement: dict[str, list[EntityRef]] = defaultdict(list)
+        own_measurement: list[EntityRef] = []
         for entity in entities:
             measurement = influx_measurement(
                 entity, self._config.default_measurement, self._config.override_measurement
             )
-            by_measurement[measurement].append(entity)
+            if measurement == entity.entity_id:
+                own_measurement.append(entity)
+            else:
+                by_measurement[measurement].append(entity)
+        jobs: list[tuple[str | list[str], list[EntityRef]]] = list(by_measurement.items())
+        if own_measurement:
+            jobs.append(([entity.entity_id for entity in own_measurement], own_measurement))
+        # influxd encodes raw points on one core per query: two at a time keep it busy.
+        limit = asyncio.Semaphore(PARALLEL_QUERIES)
+
+        async def run(measurement: str | list[str], group: list[EntityRef]) -> dict[str, pd.Series]:
+            async with limit:
+                return await self._read_measurement(measurement, group, start, end)
+
         result: dict[str, pd.Series] = {}
-        for measurement, group in by_measurement.items():
-            result.update(await self._read_measurement(measurement, group, start, end))
+        for part in await asyncio.gather(*(run(*job) for job in jobs)):
+            result.update(part)
         return result
 
     async def _read_measurement(
-        self, measurement: str, entities: Sequence[EntityRef], start: datetime, end: datetime
+        self,
+        measurement: str | Sequence[str],
+        entities: Sequence[EntityRef],
+        start: datetime,
+        end: datetime,
     ) -> dict[str, pd.Series]:
         by_tags = {(entity.object_id, entity.domain): entity.entity_id for entity in entities}
         by_object_id: dict[str, list[str]] = defaultdict(list)

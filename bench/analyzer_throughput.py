@@ -1,0 +1,248 @@
+"""Analyzer throughput at farm-company scale against a real InfluxDB 1.x.
+
+400 houses (50 farms of 8) × 8 signals × 30 days of 5-minute points (~27.6 M points) from the
+simulator's vectorised model are written into a private `influxd` exactly as HA's influxdb
+integration lays them out (measurement = unit, tags entity_id/domain, field value; unit-less
+signals under their own entity id). Then the real service runs against it — the InfluxDB 1.x
+reader, the loop and the detectors' FarmAnalyzer; only HA is replaced by an in-process stand-in
+that serves the registries and counts the reports.
+
+Printed, one figure per line (`name: value unit`):
+  read_window         reading the refit window (default 14 days) for every house
+  refit               the first tick: discovery, window read, fit of every farm, first scoring
+  tick                an incremental tick 5 minutes later (new points only), publishing included
+  points_per_second   refit-window points divided by the refit time
+  peak_rss            peak resident memory of the analyzer process (the loader runs apart)
+
+Usage: `.venv/bin/python bench/analyzer_throughput.py [--farms 50 --houses 8 --days 30]`.
+Targets: refit < 2 min on 2 cores, tick < 5 s, peak memory < 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import multiprocessing
+import resource
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "addon_ml_analyzer")]
+
+from ml_analyzer.cli import _detector_factories  # noqa: E402
+from ml_analyzer.config import AnalyzerConfig, InfluxV1Config  # noqa: E402
+from ml_analyzer.loop import AnalyzerService  # noqa: E402
+from ml_analyzer.readers import EntityRef  # noqa: E402
+from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader  # noqa: E402
+
+from simulator.scenario import Scenario  # noqa: E402
+from simulator.series import iter_house_frames  # noqa: E402
+from tests.support.influxdb import InfluxServer, running_influxdb  # noqa: E402
+
+DATABASE = "home_assistant"
+# The eight signals and the units HA shows for them (None: a count without a unit).
+SIGNALS: dict[str, str | None] = {
+    "temperature": "°C",
+    "set_temperature": "°C",
+    "outside_temperature": "°C",
+    "humidity": "%",
+    "static_pressure": "Pa",
+    "vent_level": "%",
+    "water_daily": "L",
+    "heaters_running": None,
+}
+END = datetime(2026, 11, 23, tzinfo=UTC)
+BATCH_HOUSES = 4
+
+
+def object_id(farm: int, house: int, role: str) -> str:
+    """The object id HA would give the entity (no domain), as the influx entity_id tag."""
+    return f"farm_{farm}_house_{house}_{role}"
+
+
+def _house_lines(farm: int, house: int, frame: Any) -> bytes:
+    """Line protocol for one house: measurement = unit (or the entity id), tags, field value."""
+    seconds = frame.index.as_unit("s").asi8
+    parts = []
+    for role, unit in SIGNALS.items():
+        values = frame[role].to_numpy()
+        keep = np.isfinite(values)
+        name = object_id(farm, house, role)
+        measurement = unit if unit else f"sensor.{name}"
+        prefix = f"{measurement},domain=sensor,entity_id={name} value="
+        parts.append(
+            "".join(
+                [
+                    f"{prefix}{value:.3f} {second}\n"
+                    for value, second in zip(
+                        values[keep].tolist(), seconds[keep].tolist(), strict=True
+                    )
+                ]
+            )
+        )
+    return "".join(parts).encode()
+
+
+def _batches(farms: int, houses: int, days: int) -> Iterator[bytes]:
+    scenario = Scenario(farms=farms, houses=houses, seed=7)
+    chunk: list[bytes] = []
+    for farm, house, frame in iter_house_frames(
+        scenario, END - timedelta(days=days), END, roles=list(SIGNALS)
+    ):
+        chunk.append(_house_lines(farm, house, frame))
+        if len(chunk) == BATCH_HOUSES:
+            yield b"".join(chunk)
+            chunk = []
+    if chunk:
+        yield b"".join(chunk)
+
+
+def load(url: str, farms: int, houses: int, days: int) -> None:
+    """Generate and write all points (run in a separate process so its memory is not counted)."""
+    host, port = url.removeprefix("http://").split(":")
+    server = InfluxServer(url=url, host=host, port=int(port))
+    server.create_database(DATABASE)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = []
+        for body in _batches(farms, houses, days):
+            pending.append(pool.submit(server.write_lines, DATABASE, body, "s"))
+            if len(pending) > 2:
+                pending.pop(0).result()
+        for future in pending:
+            future.result()
+
+
+class StandInHA:
+    """Serves the registries of the simulated farms and accepts the reports."""
+
+    def __init__(self, farms: int, houses: int) -> None:
+        self.devices: list[dict[str, Any]] = []
+        self.entities: list[dict[str, Any]] = []
+        self.states: list[dict[str, Any]] = []
+        self.reported = 0
+        for farm in range(1, farms + 1):
+            for house in range(1, houses + 1):
+                identifier = f"F{farm}_{house}"
+                device_id = f"device_{farm}_{house}"
+                self.devices.append({"id": device_id, "identifiers": [["rotem_farm", identifier]]})
+                for role, unit in SIGNALS.items():
+                    entity_id = f"sensor.{object_id(farm, house, role)}"
+                    self.entities.append(
+                        {
+                            "entity_id": entity_id,
+                            "unique_id": f"{identifier}_{role}",
+                            "platform": "rotem_farm",
+                            "device_id": device_id,
+                        }
+                    )
+                    attributes = {"unit_of_measurement": unit} if unit else {}
+                    self.states.append({"entity_id": entity_id, "attributes": attributes})
+
+    async def command(self, command_type: str, **payload: Any) -> Any:
+        return {
+            "config/device_registry/list": self.devices,
+            "config/entity_registry/list": self.entities,
+            "get_states": self.states,
+        }[command_type]
+
+    async def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> Any:
+        self.reported += len(data["reports"])
+        return []
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def measure(server: InfluxServer, farms: int, houses: int) -> None:
+    """Run the analyzer against the loaded server and print the figures."""
+    config = AnalyzerConfig(
+        influxdb=InfluxV1Config(host=server.host, port=server.port, database=DATABASE)
+    )
+    ha = StandInHA(farms, houses)
+    analyzer_factory, history_factory = _detector_factories(config)
+    async with aiohttp.ClientSession() as session:
+        reader = InfluxV1Reader(session, config.influxdb)
+        entities = [
+            EntityRef(e["entity_id"], s["attributes"].get("unit_of_measurement"))
+            for e, s in zip(ha.entities, ha.states, strict=True)
+        ]
+        window = timedelta(days=config.history_days)
+        started = time.perf_counter()
+        series = await reader.read(entities, END - window, END)
+        read_seconds = time.perf_counter() - started
+        window_points = sum(len(values) for values in series.values())
+        print(f"read_window: {read_seconds:.1f} s")
+        print(f"read_window_points: {window_points} points")
+        print(f"read_queries: {reader.queries} queries")
+        del series
+        gc.collect()
+
+        # The first tick 5 minutes before the data ends; the second one at the end.
+        clock = Clock(END - timedelta(minutes=5) + timedelta(seconds=15))
+        service = AnalyzerService(
+            config,
+            ha,
+            reader,
+            analyzer_factory,
+            history_factory,
+            clock=clock,  # type: ignore[arg-type]
+        )
+        started = time.perf_counter()
+        first = await service.tick()
+        refit_seconds = time.perf_counter() - started
+        clock.now += timedelta(minutes=5)
+        started = time.perf_counter()
+        second = await service.tick()
+        tick_seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"houses: {first.houses} houses")
+    print(f"refit: {refit_seconds:.1f} s")
+    print(f"refit_scored_houses: {first.scored_houses} houses")
+    print(f"tick: {tick_seconds:.2f} s")
+    print(f"tick_scored_houses: {second.scored_houses} houses")
+    print(f"points_per_second: {window_points / refit_seconds:.0f} points/s")
+    print(f"peak_rss: {peak:.0f} MiB")
+    if not (first.ok and second.ok):
+        raise SystemExit(f"a tick failed: {first.errors} {second.errors}")
+
+
+def main() -> None:
+    """Load the data in a child process, then measure the analyzer in this one."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--farms", type=int, default=50)
+    parser.add_argument("--houses", type=int, default=8)
+    parser.add_argument("--days", type=int, default=30)
+    args = parser.parse_args()
+    with running_influxdb() as server:
+        started = time.perf_counter()
+        context = multiprocessing.get_context("spawn")
+        loader = context.Process(target=load, args=(server.url, args.farms, args.houses, args.days))
+        loader.start()
+        loader.join()
+        if loader.exitcode != 0:
+            raise SystemExit("loading the points failed")
+        total = args.farms * args.houses * len(SIGNALS) * args.days * 288
+        elapsed = time.perf_counter() - started
+        print(f"grid_points: {total} points")
+        print(f"load: {elapsed:.1f} s")
+        print(f"load_rate: {total / elapsed:.0f} points/s")
+        asyncio.run(measure(server, args.farms, args.houses))
+
+
+if __name__ == "__main__":
+    main()
