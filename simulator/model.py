@@ -596,13 +596,3 @@ def alarm_times(
         return None
     fired = float(times[hits[0] + window - 1])
     return start + timedelta(seconds=fired - epoch(start))
-
-
-def alarm_now(
-    farm: FarmModel, house: HouseModel, when: datetime, faults: Sequence[Fault] = ()
-) -> bool:
-    """True when the controller's siren is on at ``when``."""
-    times = epoch(when) - np.arange(0.0, ALARM_SECONDS + 1.0, 60.0)
-    signals = evaluate(farm, house, times, faults)
-    deviation = np.abs(signals["temperature"] - signals["set_temperature"])
-    return bool(np.all(deviation > ALARM_DEVIATION))

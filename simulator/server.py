@@ -96,6 +96,10 @@ class Simulation:
         elapsed = (time.monotonic() - self._real_start) * self.speed
         return self.start + timedelta(seconds=elapsed)
 
+    def advance(self, delta: timedelta) -> None:
+        """Move the simulated clock on at once (tests and benchmarks step through polls)."""
+        self.start += delta
+
     def farm_by_user(self, username: str) -> FarmModel | None:
         """``farm<i>`` → farm i."""
         match = re.fullmatch(r"farm(\d+)", username or "")

@@ -182,7 +182,10 @@ def site_controllers_info(
     for house in farm.houses:
         mine = _house_faults(farm, house, faults)
         report = house_report(farm, house, when, mine)
-        entry = copy.deepcopy(house_template)
+        # Shallow copies: the all-zero ``Data`` blocks are the same for every house and the
+        # answer is serialised before anyone could change them.
+        entry = dict(house_template)
+        entry["HouseControllerTypeInfo"] = dict(house_template["HouseControllerTypeInfo"])
         entry["HouseNumber"] = house.number
         entry["HouseName"] = f"House {house.number}"
         entry["FieldName"] = f"House{house.number}"
