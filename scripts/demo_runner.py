@@ -64,30 +64,31 @@ DASHBOARD_HEADER = """\
 #: Manual farm of the demo: a name, its houses, and the helpers a farmer reads off the panel.
 MANUAL_FARM_NAME = "Hillside"
 MANUAL_FARM_HOUSES = 2
-#: role -> (helper domain, helper settings, demo value per house)
-MANUAL_HELPERS: dict[str, tuple[str, dict[str, Any], Sequence[Any]]] = {
-    "temperature": (
-        "input_number",
-        {"min": -10, "max": 50, "step": 0.1, "unit_of_measurement": "°C", "mode": "box"},
-        (24.6, 25.1),
-    ),
-    "humidity": (
-        "input_number",
-        {"min": 0, "max": 100, "step": 1, "unit_of_measurement": "%", "mode": "box"},
-        (61, 58),
-    ),
-    "water_daily": (
-        "input_number",
-        {"min": 0, "max": 100000, "step": 1, "unit_of_measurement": "L", "mode": "box"},
-        (5400, 5150),
-    ),
-    "feed_daily": (
-        "input_number",
-        {"min": 0, "max": 100000, "step": 1, "unit_of_measurement": "kg", "mode": "box"},
-        (3100, 2950),
-    ),
-    "placement_date": ("input_datetime", {"has_date": True, "has_time": False}, ()),
-}
+
+
+@dataclass(frozen=True)
+class ManualReading:
+    """A value a farmer reads off the house panel and types into an input_number helper.
+
+    The options flow links temperature and humidity to *sensors* of that device class, so each
+    helper gets a template sensor on top (created through the template helper's own config flow,
+    as a user would in Settings > Helpers).
+    """
+
+    role: str
+    unit: str
+    device_class: str | None
+    low: float
+    high: float
+    step: float
+    values: tuple[float, ...]
+
+
+MANUAL_READINGS: tuple[ManualReading, ...] = (
+    ManualReading("temperature", "°C", "temperature", -10, 50, 0.1, (24.6, 25.1)),
+    ManualReading("humidity", "%", "humidity", 0, 100, 1, (61, 58)),
+    ManualReading("bird_count", "birds", None, 0, 100000, 1, (21400, 20950)),
+)
 
 
 def log(message: str) -> None:
@@ -344,8 +345,13 @@ class DemoStack:
         gateways = {farm["farm"]: farm["gateway"] for farm in truth["farms"]}
         houses = {house["_identifier"]: house for house in (await self.house_states()).values()}
         scenario = scenario_module.load(self.scenario_path)
-        start = self.origin - timedelta(days=self.settings.history_days)
-        result = await asyncio.to_thread(series.generate, scenario, start, self.origin)
+        # Up to this very moment: the analyzer's first pass scores the points of its last
+        # interval, so the newest past point must be recent, not just the stack's start.
+        end = datetime.now(UTC)
+        start = end - timedelta(days=self.settings.history_days)
+        result = await asyncio.to_thread(
+            series.generate, scenario, start, end + timedelta(seconds=1)
+        )
         lines: list[str] = []
         for (farm, house, role), rows in result.frame.groupby(
             ["farm", "house", "role"], observed=True
@@ -409,39 +415,75 @@ class DemoStack:
         return entry_id
 
     async def create_manual_helpers(self, farm_name: str, houses: int) -> dict[int, dict[str, str]]:
-        """Create UI helpers (stored, restored after restarts) a farmer would type values into."""
+        """Create the helpers a farmer types readings into; return the links per house.
+
+        input_number / input_datetime helpers are stored by HA and keep their value across
+        restarts; temperature and humidity get template sensors of the right device class.
+        """
         links: dict[int, dict[str, str]] = {}
-        existing = {state["entity_id"] for state in await self.ha.states()}
         async with self.ha.websocket() as ws:
             for house in range(1, houses + 1):
-                for role, (domain, settings, _values) in MANUAL_HELPERS.items():
-                    label = f"{farm_name} house {house} {role.replace('_', ' ')}"
-                    entity_id = f"{domain}.{slug(label)}"
-                    if entity_id not in existing:
-                        created = await ws.command(f"{domain}/create", name=label, **settings)
-                        entity_id = f"{domain}.{created['id']}"
-                    links.setdefault(house, {})[role] = entity_id
-        for house, roles in links.items():
-            for role, entity_id in roles.items():
-                await self._set_helper(entity_id, role, house)
+                for reading in MANUAL_READINGS:
+                    label = f"{farm_name} house {house} {reading.role.replace('_', ' ')}"
+                    created = await ws.command(
+                        "input_number/create",
+                        name=label,
+                        min=reading.low,
+                        max=reading.high,
+                        step=reading.step,
+                        unit_of_measurement=reading.unit,
+                        mode="box",
+                    )
+                    helper = f"input_number.{created['id']}"
+                    await self._wait_state(helper)
+                    await self.ha.call_service(
+                        "input_number",
+                        "set_value",
+                        {"entity_id": helper, "value": reading.values[(house - 1) % 2]},
+                    )
+                    linked = helper
+                    if reading.device_class is not None:
+                        linked = await self.create_template_sensor(
+                            f"{label} sensor", helper, reading.unit, reading.device_class
+                        )
+                    links.setdefault(house, {})[reading.role] = linked
+                label = f"{farm_name} house {house} placement date"
+                created = await ws.command(
+                    "input_datetime/create", name=label, has_date=True, has_time=False
+                )
+                helper = f"input_datetime.{created['id']}"
+                await self._wait_state(helper)
+                placed = datetime.now(UTC).date() - timedelta(days=18 + house)
+                await self.ha.call_service(
+                    "input_datetime", "set_datetime", {"entity_id": helper, "date": str(placed)}
+                )
+                links[house]["placement_date"] = helper
         return links
 
-    async def _set_helper(self, entity_id: str, role: str, house: int) -> None:
-        await wait_until(lambda: self.ha.state(entity_id), within=30, what=f"helper {entity_id}")
-        domain, _settings, values = MANUAL_HELPERS[role]
-        if domain == "input_number" and values:
-            await self.ha.call_service(
-                "input_number",
-                "set_value",
-                {"entity_id": entity_id, "value": values[(house - 1) % len(values)]},
-            )
-        elif domain == "input_datetime":
-            placed = datetime.now(UTC).date().toordinal() - 20 - house
-            await self.ha.call_service(
-                "input_datetime",
-                "set_datetime",
-                {"entity_id": entity_id, "date": datetime.fromordinal(placed).date().isoformat()},
-            )
+    async def create_template_sensor(
+        self, name: str, source: str, unit_of_measurement: str, device_class: str
+    ) -> str:
+        """A template sensor helper over `source`, through the template config flow."""
+        flow = await self.ha.flow_start("template")
+        flow = await self._choose_menu(flow, "sensor")
+        flow = await self.ha.flow_step(
+            flow["flow_id"],
+            {
+                "name": name,
+                "state": f"{{{{ states('{source}') }}}}",
+                "unit_of_measurement": unit_of_measurement,
+                "device_class": device_class,
+                "state_class": "measurement",
+            },
+        )
+        entry_id = await self._finish_flow(flow, f"template sensor {name!r}")
+        registry = await self.ha.entity_registry()
+        entity_id = next(e["entity_id"] for e in registry if e.get("config_entry_id") == entry_id)
+        await self._wait_state(entity_id)
+        return str(entity_id)
+
+    async def _wait_state(self, entity_id: str) -> None:
+        await wait_until(lambda: self.ha.state(entity_id), within=30, what=f"entity {entity_id}")
 
     async def link_manual_helpers(self, entry_id: str, links: dict[int, dict[str, str]]) -> None:
         """Link the helpers to the manual farm's houses through the options flow.
@@ -472,7 +514,8 @@ class DemoStack:
         if flow.get("type") != "menu":
             return flow
         options = flow.get("menu_options") or []
-        choice = next((option for option in options if wanted in option), None)
+        exact = [option for option in options if option == wanted]
+        choice = next(iter(exact or [option for option in options if wanted in option]), None)
         if choice is None:
             raise HomeAssistantError(f"config flow menu has no {wanted!r} option: {options}")
         return await self.ha.flow_step(flow["flow_id"], {"next_step_id": choice})
@@ -518,12 +561,13 @@ class DemoStack:
         blueprints = await self.ha.ws("blueprint/list", domain="automation")
         devices = await self.house_devices()
         entities = await self.farm_entities()
+        states = {state["entity_id"]: state for state in await self.ha.states()}
         created: list[str] = []
         for path, blueprint in sorted(blueprints.items()):
             if not path.startswith("rotem_farm/") or "error" in blueprint:
                 continue
             inputs = blueprint.get("metadata", {}).get("input", {})
-            values = blueprint_inputs(inputs, devices, entities)
+            values = blueprint_inputs(inputs, devices, entities, states)
             automation_id = slug(Path(path).stem)
             await self.ha.rest(
                 "POST",
@@ -851,8 +895,10 @@ def house_card(house: Mapping[str, Any]) -> dict[str, Any]:
         {"entity": eid, "name": label} for key, label in HOUSE_BADGES if (eid := entity_id(key))
     ]
     history = [eid for key in HOUSE_HISTORY if (eid := entity_id(key))]
+    # The view is the farm already: "Hillside House 1" reads "House 1" on its card.
+    title = str(house["_name"]).removeprefix(str(house["_farm"])).strip() or str(house["_name"])
     cards: list[dict[str, Any]] = [
-        {"type": "entities", "title": str(house["_name"]), "state_color": True, "entities": rows}
+        {"type": "entities", "title": title, "state_color": True, "entities": rows}
     ]
     if badges:
         cards.append({"type": "glance", "show_name": True, "state_color": True, "entities": badges})
@@ -927,12 +973,21 @@ def links_for_form(
     return values
 
 
+GENERIC_INPUT_WORDS = frozenset({"sensor", "sensors", "entity", "entities", "binary"})
+
+
 def blueprint_inputs(
     inputs: Mapping[str, Any],
     devices: Sequence[Mapping[str, Any]],
     entities: Sequence[Mapping[str, Any]],
+    states: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """Fill a blueprint's inputs without defaults from the selectors' kind."""
+    """Fill a blueprint's inputs that have no default, from what the selectors ask for.
+
+    Entity inputs get every rotem_farm entity of the selector's domain and device class; among
+    those, the ones whose unique-id key shares a word with the input's name win (the input
+    `anomaly_sensors` gets the `anomaly` binary sensors, not the controller alarms).
+    """
     values: dict[str, Any] = {}
     for name, spec in flatten_inputs(inputs).items():
         if spec is None or "default" in spec:
@@ -947,13 +1002,24 @@ def blueprint_inputs(
             domains = _as_list(wanted.get("domain") or _filter_value(wanted, "domain"))
             classes = _as_list(wanted.get("device_class") or _filter_value(wanted, "device_class"))
             matching = [
-                e["entity_id"]
-                for e in entities
-                if (not domains or e["entity_id"].split(".")[0] in domains)
-                and (not classes or e.get("original_device_class") in classes)
+                entry
+                for entry in entities
+                if (not domains or entry["entity_id"].split(".")[0] in domains)
+                and (
+                    not classes
+                    or states.get(entry["entity_id"], {}).get("attributes", {}).get("device_class")
+                    in classes
+                )
             ]
-            if matching:
-                values[name] = matching if wanted.get("multiple") else matching[0]
+            words = set(name.split("_")) - GENERIC_INPUT_WORDS
+            preferred = [
+                entry
+                for entry in matching
+                if words & set(str(entry.get("unique_id", "")).split("_"))
+            ]
+            chosen = [entry["entity_id"] for entry in (preferred or matching)]
+            if chosen:
+                values[name] = chosen if wanted.get("multiple") else chosen[0]
         elif "target" in selector and devices:
             values[name] = {"device_id": [device["id"] for device in devices]}
     return values

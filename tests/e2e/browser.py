@@ -85,9 +85,7 @@ class Browser:
         async with self._session.get(f"http://127.0.0.1:{port}/json/list") as response:
             targets = await response.json()
         page = next(target for target in targets if target.get("type") == "page")
-        self._socket = await self._session.ws_connect(
-            page["webSocketDebuggerUrl"], max_msg_size=0
-        )
+        self._socket = await self._session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0)
         await self.send("Page.enable")
         await self.send("Runtime.enable")
         await self.send(
@@ -149,7 +147,8 @@ class Browser:
             raise RuntimeError("browser not started")
         message_id = self._next_id
         self._next_id += 1
-        await self._socket.send_str(json.dumps({"id": message_id, "method": method, "params": params}))
+        request = {"id": message_id, "method": method, "params": params}
+        await self._socket.send_str(json.dumps(request))
         while True:
             message = json.loads(await self._socket.receive_str(timeout=60))
             if message.get("id") != message_id:
@@ -183,8 +182,7 @@ class Browser:
         """Save a PNG of the viewport to `path` and return its bytes."""
         result = await self.send("Page.captureScreenshot", format="png")
         data = base64.b64decode(result["data"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        await asyncio.to_thread(_write, path, data)
         return data
 
 
@@ -215,3 +213,8 @@ async def log_in_with_tokens(
             raise RuntimeError(f"browser never reached {ha_url} (at {origin})")
         await asyncio.sleep(0.2)
     await browser.evaluate(f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(stored))})")
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)

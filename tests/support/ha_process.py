@@ -504,6 +504,13 @@ class HomeAssistantProcess:
         )
         return result
 
+    async def notifications(self) -> dict[str, dict[str, Any]]:
+        """Current persistent notifications by id (they are not entities since HA 2023.6)."""
+        async with self.websocket() as connection:
+            event = await connection.first_event("persistent_notification/subscribe")
+        notifications: dict[str, dict[str, Any]] = event.get("notifications", {})
+        return notifications
+
     async def entity_registry(self) -> list[dict[str, Any]]:
         """Entity registry entries (websocket `config/entity_registry/list`)."""
         result: list[dict[str, Any]] = await self.ws("config/entity_registry/list")
@@ -554,6 +561,23 @@ class HAWebSocket:
             if not reply.get("success"):
                 raise HomeAssistantError(f"{command}: {reply.get('error')}")
             return reply.get("result")
+
+    async def first_event(self, command: str, **payload: Any) -> dict[str, Any]:
+        """Subscribe with `command` and return the first event (a subscription's snapshot)."""
+        if self._socket is None:
+            raise HomeAssistantError("websocket not connected")
+        message_id = self._next_id
+        self._next_id += 1
+        await self._socket.send_json({"id": message_id, "type": command, **payload})
+        while True:
+            reply = await self._socket.receive_json(timeout=60)
+            if reply.get("id") != message_id:
+                continue
+            if reply.get("type") == "result" and not reply.get("success"):
+                raise HomeAssistantError(f"{command}: {reply.get('error')}")
+            if reply.get("type") == "event":
+                event: dict[str, Any] = reply.get("event", {})
+                return event
 
 
 def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:
