@@ -60,7 +60,8 @@ async def async_get_config_entry_diagnostics(
             }
             for number, house in snapshot.site.houses.items()
         }
-        result["last_update"] = snapshot.site.last_update
+        last_update = snapshot.site.last_update
+        result["last_update"] = last_update.isoformat() if last_update else None
         result["placement_dates"] = {
             str(number): placement.isoformat()
             for number, placement in snapshot.placement_dates.items()

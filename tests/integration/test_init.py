@@ -1,0 +1,363 @@
+"""Setup, unload, reload, error mapping, off-line houses, dynamic and stale devices."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from unittest.mock import MagicMock
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+
+from custom_components.rotem_farm.const import CONF_FETCH_HISTORY, DOMAIN
+from custom_components.rotem_farm.rotemnet import (
+    ConnectionStatus,
+    FarmInfo,
+    History,
+    HistoryKind,
+    HistoryRow,
+    RotemApiError,
+    RotemAuthError,
+    RotemConnectionError,
+    RotemParseError,
+    SiteSnapshot,
+)
+
+from .conftest import GATEWAY
+
+TEMPERATURE_1 = "sensor.green_valley_house_1_temperature"
+CONNECTION_1 = "binary_sensor.green_valley_house_1_controller_connection"
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def _poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int = 5) -> None:
+    freezer.tick(timedelta(minutes=minutes))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+def _without_house(site: SiteSnapshot, number: int) -> SiteSnapshot:
+    return replace(site, houses={n: h for n, h in site.houses.items() if n != number})
+
+
+async def test_setup_and_unload(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """Setup polls once (farm facts + site), creates devices; unload leaves nothing loaded."""
+    await _setup(hass, rotem_entry)
+    assert rotem_entry.state is ConfigEntryState.LOADED
+    assert mock_client.get_farm_info.await_count == 1
+    assert mock_client.get_site.await_count == 1
+    assert hass.states.get(TEMPERATURE_1).state == "30.0"
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), rotem_entry.entry_id)
+    assert len(devices) == 7  # the farm and six houses
+    farm = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, GATEWAY)})
+    assert farm is not None
+    assert farm.sw_version == "4.6.0.37"
+    assert await hass.config_entries.async_unload(rotem_entry.entry_id)
+    assert rotem_entry.state is ConfigEntryState.NOT_LOADED
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RotemConnectionError("down"), RotemApiError("no"), RotemParseError("bad")],
+)
+async def test_first_refresh_failure_retries(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock, error: Exception
+) -> None:
+    """An unreachable cloud at startup means "retry later", not a broken entry."""
+    mock_client.get_site.side_effect = error
+    rotem_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(rotem_entry.entry_id)
+    assert rotem_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_setup_farm_info_failure_retries(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """Farm facts are needed once before the first poll."""
+    mock_client.get_farm_info.side_effect = RotemConnectionError("down")
+    rotem_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(rotem_entry.entry_id)
+    assert rotem_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_setup_auth_failure_starts_reauth(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """A refused password at startup asks the user for a new one."""
+    mock_client.get_farm_info.side_effect = RotemAuthError("refused")
+    rotem_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(rotem_entry.entry_id)
+    assert rotem_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_outage_and_recovery(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Everything goes unavailable while the cloud is down and comes back by itself."""
+    await _setup(hass, rotem_entry)
+    mock_client.get_site.side_effect = RotemConnectionError("down")
+    await _poll(hass, freezer)
+    await _poll(hass, freezer)
+    assert hass.states.get(TEMPERATURE_1).state == STATE_UNAVAILABLE
+    assert hass.states.get(CONNECTION_1).state == STATE_UNAVAILABLE
+    assert caplog.text.count("RotemNetWeb could not be reached") == 1
+    mock_client.get_site.side_effect = None
+    await _poll(hass, freezer)
+    assert hass.states.get(TEMPERATURE_1).state == "30.0"
+    assert caplog.text.count("Fetching rotem_farm Green Valley data recovered") == 1
+
+
+async def test_auth_failure_while_polling(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A session refused later starts reauthentication."""
+    await _setup(hass, rotem_entry)
+    mock_client.get_site.side_effect = RotemAuthError("refused")
+    await _poll(hass, freezer)
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_offline_house(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An off-line controller makes its house unavailable except the connection sensor."""
+    await _setup(hass, rotem_entry)
+    offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
+    mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
+    await _poll(hass, freezer)
+    assert hass.states.get(TEMPERATURE_1).state == STATE_UNAVAILABLE
+    assert hass.states.get(CONNECTION_1).state == "off"
+    assert hass.states.get("sensor.green_valley_house_2_temperature").state == "29.9"
+    assert hass.states.get("sensor.green_valley_farm_water_today").state != STATE_UNAVAILABLE
+
+
+async def test_dynamic_and_stale_houses(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A vanished house loses its device; a new house gets entities without a restart."""
+    mock_client.get_site.return_value = _without_house(site, 6)
+    await _setup(hass, rotem_entry)
+    registry = dr.async_get(hass)
+    assert hass.states.get("sensor.green_valley_house_6_temperature") is None
+
+    mock_client.get_site.return_value = site
+    await _poll(hass, freezer)
+    assert hass.states.get("sensor.green_valley_house_6_temperature").state == "29.8"
+    assert registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_6")}) is not None
+
+    mock_client.get_site.return_value = _without_house(site, 3)
+    await _poll(hass, freezer)
+    assert registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_3")}) is None
+    assert er.async_get(hass).async_get("sensor.green_valley_house_3_temperature") is None
+
+    mock_client.get_site.return_value = replace(site, houses={})
+    await _poll(hass, freezer)
+    assert registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_1")}) is not None
+
+    mock_client.get_site.return_value = site
+    await _poll(hass, freezer)
+    assert hass.states.get("sensor.green_valley_house_3_temperature").state == "29.9"
+
+
+async def test_remove_config_entry_device(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+) -> None:
+    """Only a house the cloud no longer reports can be deleted by the user."""
+    await _setup(hass, rotem_entry)
+    assert await async_setup_component(hass, "config", {})
+    registry = dr.async_get(hass)
+    current = registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_1")})
+    farm = registry.async_get_device(identifiers={(DOMAIN, GATEWAY)})
+    gone = registry.async_get_or_create(
+        config_entry_id=rotem_entry.entry_id, identifiers={(DOMAIN, f"{GATEWAY}_9")}
+    )
+    from custom_components.rotem_farm import async_remove_config_entry_device
+
+    assert current is not None and farm is not None
+    assert not await async_remove_config_entry_device(hass, rotem_entry, current)
+    assert not await async_remove_config_entry_device(hass, rotem_entry, farm)
+    assert await async_remove_config_entry_device(hass, rotem_entry, gone)
+
+
+async def test_options_change_reloads(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+) -> None:
+    """New options take effect: the entry reloads and polls at the new interval."""
+    await _setup(hass, rotem_entry)
+    hass.config_entries.async_update_entry(
+        rotem_entry, options={"update_interval": 15, "target_age": 40}
+    )
+    await hass.async_block_till_done()
+    assert rotem_entry.state is ConfigEntryState.LOADED
+    assert mock_client.get_farm_info.await_count == 2
+    coordinator = rotem_entry.runtime_data.coordinator
+    assert coordinator is not None
+    assert coordinator.update_interval == timedelta(minutes=15)
+    expected = dt_util.now().date() - timedelta(days=21) + timedelta(days=40)
+    state = hass.states.get("sensor.green_valley_house_1_expected_harvest")
+    assert state.state == expected.isoformat()
+
+
+async def test_daily_farm_info_refresh(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    farm_info: FarmInfo,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Farm facts are fetched once a day, not per poll, and keep the firmware current."""
+    await _setup(hass, rotem_entry)
+    for _ in range(12):
+        await _poll(hass, freezer)
+    assert mock_client.get_farm_info.await_count == 1
+    assert mock_client.get_site.await_count == 13
+    mock_client.get_farm_info.return_value = replace(farm_info, gateway_version="4.7.0.1")
+    freezer.tick(timedelta(days=1))
+    await _poll(hass, freezer)
+    assert mock_client.get_farm_info.await_count == 2
+    farm = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, GATEWAY)})
+    assert farm is not None
+    assert farm.sw_version == "4.7.0.1"
+    # A failed daily refresh keeps yesterday's facts and the poll goes on.
+    mock_client.get_farm_info.side_effect = RotemConnectionError("down")
+    freezer.tick(timedelta(days=1))
+    await _poll(hass, freezer)
+    assert hass.states.get(TEMPERATURE_1).state == "30.0"
+
+
+def _history(house: int, kind: HistoryKind) -> History:
+    values = (
+        {"TotalDrink": 2024.0}
+        if kind is HistoryKind.WATER
+        else {"Heater_1": 119.0, "Heater_8": 69.0, "Heater_2": None}
+    )
+    return History(
+        house_number=house,
+        kind=kind,
+        rows=(
+            HistoryRow(growth_day=20, values=values),
+            HistoryRow(growth_day=21, values=values, partial=True),
+        ),
+    )
+
+
+async def test_history_hourly_when_enabled(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """History is off by default; when on it is fetched hourly, never on every poll."""
+    await _setup(hass, rotem_entry)
+    assert mock_client.get_history.await_count == 0
+    await hass.config_entries.async_unload(rotem_entry.entry_id)
+
+    mock_client.get_history.side_effect = _history
+    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_HISTORY: True})
+    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_client.get_history.await_count == 12  # 6 houses x (water, heaters)
+    assert hass.states.get("sensor.green_valley_house_1_water_yesterday").state == "2024.0"
+    assert (
+        hass.states.get("sensor.green_valley_house_1_heater_run_time_yesterday").state == "188.0"
+    )
+    for _ in range(11):
+        await _poll(hass, freezer)
+    assert mock_client.get_history.await_count == 12
+    await _poll(hass, freezer)
+    assert mock_client.get_history.await_count == 24
+
+
+async def test_history_errors(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A failed history table is skipped; a refused session still asks for reauth."""
+    rotem_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_HISTORY: True})
+    mock_client.get_history.side_effect = RotemApiError("no history")
+    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(TEMPERATURE_1).state == "30.0"
+    assert hass.states.get("sensor.green_valley_house_1_water_yesterday") is None
+    mock_client.get_history.side_effect = RotemAuthError("refused")
+    await _poll(hass, freezer, minutes=61)
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_alarm(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The controller siren shows as a problem."""
+    await _setup(hass, rotem_entry)
+    assert hass.states.get("binary_sensor.green_valley_house_2_alarm").state == "off"
+    alarmed = replace(site.houses[2], alarm=True)
+    mock_client.get_site.return_value = replace(site, houses={**site.houses, 2: alarmed})
+    await _poll(hass, freezer)
+    assert hass.states.get("binary_sensor.green_valley_house_2_alarm").state == STATE_ON
+
+
+async def test_remove_entry_deletes_store(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    hass_storage: dict[str, object],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Removing the farm removes its stored flock dates and totals."""
+    await _setup(hass, rotem_entry)
+    freezer.tick(timedelta(seconds=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{rotem_entry.entry_id}"
+    assert key in hass_storage
+    await hass.config_entries.async_remove(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
