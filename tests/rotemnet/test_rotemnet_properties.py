@@ -59,6 +59,13 @@ PARSERS: dict[str, Parser] = {
 }
 MODELS = (SiteSnapshot, FarmInfo, History, HouseDetails, LoginResult, Units)
 
+
+@functools.cache
+def frozen_capture(name: str) -> Any:
+    """One decoded capture shared by all examples; mutations copy along their path."""
+    return capture_response(name)
+
+
 CAPTURE_PARSERS: dict[str, Parser] = {
     "GetSiteControllersInfo.json": parse_site,
     "JsGlobals_GetJsGlobals.json": parse_farm_info,
@@ -200,12 +207,6 @@ def capture_paths(name: str) -> tuple[tuple[str | int, ...], ...]:
 
     walk(frozen_capture(name), ())
     return tuple(paths)
-
-
-@functools.cache
-def frozen_capture(name: str) -> Any:
-    """One decoded capture shared by all examples; mutations copy along their path."""
-    return capture_response(name)
 
 
 def replaced(node: Any, path: tuple[str | int, ...], value: object) -> Any:

@@ -310,7 +310,7 @@ def _error_message(envelope: JsonObject) -> str:
         if isinstance(code, int) and not isinstance(code, bool) and code:
             parts.append(f"code {code}")
     exception = envelope.get("exceptionMessage")
-    if isinstance(exception, str) and exception.strip():
+    if isinstance(exception, str) and exception.strip() and exception not in parts:
         parts.append(exception)
     return _short("; ".join(parts)) if parts else "no message"
 
