@@ -349,7 +349,13 @@ async def test_503_then_success(cloud: FakeCloud, server: TestServer, http: Any)
 
 @pytest.mark.parametrize(
     ("retry_after", "expected_delay"),
-    [("1", 1.0), ("3600", 5.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0), ("soon", 1.0)],
+    [
+        ("1", 1.0),
+        ("3600", 5.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("soon", 1.0),
+        ("nan", 1.0),
+    ],
 )
 async def test_429_honours_retry_after_up_to_a_cap(
     cloud: FakeCloud,

@@ -516,3 +516,18 @@ def test_house_details_mortality_counts() -> None:
     assert mortality.male_mortality == 3
     assert mortality.female_cull == 2
     assert mortality.total == 5
+
+
+def test_site_bad_last_update_is_none() -> None:
+    """A LastUpdateDT that is not ISO 8601 is unknown, not an error."""
+    body = _site_with({})
+    body["reponseObj"]["LastUpdateDT"] = "yesterday"
+    assert parse_site(body).last_update is None
+
+
+def test_command_result_section_must_be_a_list() -> None:
+    """eRNBLResult of the wrong type is a parse error."""
+    body = copy.deepcopy(capture_response("RNBL_GetCommandData-cmd0-general.json"))
+    body["reponseObj"]["dsData"]["eRNBLResult"] = {"Value": 20}
+    with pytest.raises(RotemParseError):
+        parse_house_details(body)

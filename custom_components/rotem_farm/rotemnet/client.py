@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
-from typing import Final, Literal
+from typing import Final, Literal, NoReturn
 
 import aiohttp
 
@@ -244,7 +244,7 @@ class RotemClient:
                 data, self._base_url, fallback_path=_FALLBACK_WEB_PATHS[self._api_style]
             )
         except RotemError as err:
-            raise self._scrubbed(err) from None
+            self._raise_scrubbed(err)
         self._login_result = result
         self._secrets.update((result.user_token, result.connection_token))
         self._login_generation += 1
@@ -271,7 +271,7 @@ class RotemClient:
             except RotemSessionExpiredError:
                 raise RotemAuthError(f"{operation}: the service refused a fresh session") from None
         except RotemError as err:
-            raise self._scrubbed(err) from None
+            self._raise_scrubbed(err)
 
     async def _service_request(self, login: LoginResult, operation: str, body: object) -> object:
         """POST one operation with the session's headers and check the envelope."""
@@ -354,18 +354,22 @@ class RotemClient:
             self._session_cookie = morsel.value
             self._secrets.add(morsel.value)
 
-    def _scrubbed(self, err: RotemError) -> RotemError:
-        """The same error with every secret masked, in case the service echoed one."""
+    def _raise_scrubbed(self, err: RotemError) -> NoReturn:
+        """Re-raise ``err``, masking every secret in case the service echoed one.
+
+        A clean error keeps its cause chain (useful to debug network errors); a masked copy
+        drops it, because the causes may quote the same server text.
+        """
         message = str(err)
         clean = message
         # Longest first, so a secret containing another is masked whole.
         for secret in sorted(self._secrets, key=len, reverse=True):
             clean = clean.replace(secret, _REDACTED)
         if clean == message:
-            return err
+            raise err
         scrubbed = copy.copy(err)
         scrubbed.args = (clean,)
-        return scrubbed
+        raise scrubbed from None
 
 
 def _command_body(command_id: int | str, house_number: int) -> dict[str, object]:
