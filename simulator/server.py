@@ -58,6 +58,8 @@ class Session:
     connection_token: str
     cookie: str
     created: datetime
+    serial: int
+    """Order of creation among sessions and injected faults (the clock may stand still)."""
 
 
 @dataclass(slots=True)
@@ -90,6 +92,8 @@ class Simulation:
         self.counters = Counters()
         self._real_start = time.monotonic()
         self._used: Counter[int] = Counter()
+        self._serial = 0
+        self._fault_serials: dict[int, int] = {}
 
     def now(self) -> datetime:
         """Simulated time: start + speed x real time elapsed."""
@@ -139,18 +143,28 @@ class Simulation:
         if fault.farm is not None and not 1 <= fault.farm <= len(self.farms):
             raise ScenarioError(f"no farm {fault.farm}")
         self.faults.append(fault)
+        self._fault_serials[id(fault)] = self.next_serial()
         return fault
+
+    def next_serial(self) -> int:
+        """A number that orders sessions and injected faults."""
+        self._serial += 1
+        return self._serial
 
     def session_valid(self, session: Session) -> bool:
         """False once a ``session_expired`` fault has begun after the session was created."""
         now = self.now()
-        return not any(
-            fault.kind == "session_expired"
-            and fault.start <= now
-            and session.created < fault.start
-            and fault.applies_to(session.farm)
-            for fault in self.faults
-        )
+        for fault in self.faults:
+            if fault.kind != "session_expired" or fault.start > now:
+                continue
+            if not fault.applies_to(session.farm):
+                continue
+            if session.created < fault.start or (
+                session.created == fault.start
+                and session.serial < self._fault_serials.get(id(fault), 0)
+            ):
+                return False
+        return True
 
     def status(self) -> dict[str, Any]:
         """``GET /_sim/status``."""
@@ -280,6 +294,7 @@ class SimulatorApp:
             connection_token=secrets.token_hex(16),
             cookie=secrets.token_hex(12),
             created=self.sim.now(),
+            serial=self.sim.next_serial(),
         )
         self.sim.sessions[token] = session
         self.sim.counters.logins += 1

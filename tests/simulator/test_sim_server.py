@@ -171,6 +171,20 @@ async def test_expired_session_refuses_once_then_a_new_login_works(
     assert json.loads(raw)["isSucceed"] is True
 
 
+async def test_session_expiry_works_with_a_frozen_clock(
+    socket_enabled: None, http: aiohttp.ClientSession
+) -> None:
+    simulation = Simulation(Scenario(farms=1, houses=1), speed=0.0)
+    async with SimulatorServer(simulation) as server:
+        login, cookie = await _login(http, server)
+        simulation.add_fault({"kind": "session_expired"})
+        _, raw = await _call(http, server, login, cookie, "GetSiteControllersInfo")
+        assert json.loads(raw)["isAuthorize"] is False
+        fresh, fresh_cookie = await _login(http, server)
+        _, raw = await _call(http, server, fresh, fresh_cookie, "GetSiteControllersInfo")
+        assert json.loads(raw)["isSucceed"] is True
+
+
 async def test_outage_bom_and_malformed_answers(
     sim_server: SimulatorServer, http: aiohttp.ClientSession
 ) -> None:
