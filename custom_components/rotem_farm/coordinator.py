@@ -117,7 +117,7 @@ class DailyTotal:
             if not reported:
                 return None
             self.day = today.isoformat()
-            self.total = sum(reported.values())
+            self.total = float(sum(reported.values()))
             self.last = reported
             return self.total
         increments = 0.0
