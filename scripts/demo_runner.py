@@ -353,12 +353,15 @@ class DemoStack:
             series.generate, scenario, start, end + timedelta(seconds=1)
         )
         lines: list[str] = []
+        statistics: list[dict[str, Any]] = []
         for (farm, house, role), rows in result.frame.groupby(
             ["farm", "house", "role"], observed=True
         ):
             state = houses.get(f"{gateways.get(int(str(farm)))}_{house}", {}).get(str(role))
             if not isinstance(state, Mapping):
                 continue
+            if role in HOUSE_HISTORY:
+                statistics.append(hourly_statistics(state, rows, end))
             prefix = influx_prefix(state)
             seconds = rows["timestamp"].astype("int64") // 1_000_000_000
             lines.extend(
@@ -374,6 +377,9 @@ class DemoStack:
             ) as response:
                 if response.status != 204:
                     raise RuntimeError(f"InfluxDB refused the history: {await response.text()}")
+        async with self.ha.websocket() as ws:
+            for message in statistics:
+                await ws.command("recorder/import_statistics", **message)
         return len(lines)
 
     # ---- Home Assistant ---------------------------------------------------------------------
@@ -818,6 +824,38 @@ def timeline_scenario(
         event["at"] = (fault_at + (when - first)).isoformat()
     data.update(start=origin.isoformat(), farms=farms, houses=houses, seed=seed, events=events)
     return data
+
+
+def hourly_statistics(state: Mapping[str, Any], rows: Any, end: datetime) -> dict[str, Any]:
+    """Hourly mean/min/max of the past day, for HA's long-term statistics of this entity.
+
+    The history graph card draws long-term statistics where the recorder has no states yet, so
+    the dashboard's 24-hour graphs show the same past the analyzer reads from InfluxDB. Only
+    complete hours are imported (the recorder compiles the running hour itself).
+    """
+    frame = rows.set_index("timestamp")["value"]
+    last_hour = end.replace(minute=0, second=0, microsecond=0)
+    frame = frame[(frame.index >= last_hour - timedelta(hours=24)) & (frame.index < last_hour)]
+    hourly = frame.resample("1h").agg(["mean", "min", "max"]).dropna()
+    return {
+        "metadata": {
+            "has_mean": True,
+            "has_sum": False,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": state["entity_id"],
+            "unit_of_measurement": unit(state) or None,
+        },
+        "stats": [
+            {
+                "start": start.isoformat(),
+                "mean": float(row["mean"]),
+                "min": float(row["min"]),
+                "max": float(row["max"]),
+            }
+            for start, row in hourly.iterrows()
+        ],
+    }
 
 
 def influx_prefix(state: Mapping[str, Any]) -> str:

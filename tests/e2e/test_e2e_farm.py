@@ -163,9 +163,18 @@ def test_dashboard_shows_a_card_per_house(e2e: Stack, tmp_path: Path) -> None:
 
             text = await wait_until(rendered, within=90, what="the house cards")
             charts = await wait_until(
-                lambda: browser.evaluate(COUNT_CHARTS_JS),
+                lambda: browser.evaluate(f"{COUNT_CHARTS_JS} || null"),
                 within=60,
                 what="the 24-hour history charts",
+            )
+            # Entity icons arrive from the backend after the cards render (frontend/get_icons).
+            icons_per_house = 11
+            await wait_until(
+                lambda: browser.evaluate(
+                    f"{COUNT_ICONS_JS} >= {icons_per_house * len(houses)} || null"
+                ),
+                within=60,
+                what="the entity icons",
             )
             png = await browser.screenshot(tmp_path / "dashboard.png")
             return text, int(charts), png
@@ -187,6 +196,23 @@ COUNT_CHARTS_JS = """(() => {
   const walk = (node) => {
     if (!node) return;
     if (node.nodeName === 'HA-CHART-BASE') count += 1;
+    if (node.shadowRoot) walk(node.shadowRoot);
+    for (const child of node.children || []) walk(child);
+  };
+  walk(document.documentElement);
+  return count;
+})()"""
+
+
+#: Drawn icons (an ha-svg-icon whose path has data), deep in shadow roots.
+COUNT_ICONS_JS = """(() => {
+  let count = 0;
+  const walk = (node) => {
+    if (!node) return;
+    if (node.nodeName === 'HA-SVG-ICON') {
+      const path = node.shadowRoot && node.shadowRoot.querySelector('path');
+      if (path && path.getAttribute('d')) count += 1;
+    }
     if (node.shadowRoot) walk(node.shadowRoot);
     for (const child of node.children || []) walk(child);
   };
