@@ -245,6 +245,45 @@ async def test_relogin_on_http_401(cloud: FakeCloud, server: TestServer, http: A
     assert client.stats.logins == 2
 
 
+def redirect(location: str = "/Latest/rotemWebApp/User.html") -> Callable[[web.Request], Any]:
+    """A redirect to the web app's login page."""
+    return lambda _request: web.Response(status=302, headers={"Location": location})
+
+
+async def test_redirect_of_a_call_gets_one_relogin(
+    cloud: FakeCloud, server: TestServer, http: Any
+) -> None:
+    """A call redirected to the login page: one fresh login, then the answer."""
+    client, _ = make_client(http, server)
+    cloud.add("GetSiteControllersInfo", redirect())
+    site = await client.get_site()
+    assert len(site.houses) == 6
+    assert client.stats.logins == 2
+    assert cloud.calls("User.html") == []  # never followed
+
+
+async def test_persistent_redirect_is_an_outage(
+    cloud: FakeCloud, server: TestServer, http: Any
+) -> None:
+    """Still redirected after the fresh login: a connection problem, not bad credentials."""
+    client, _ = make_client(http, server)
+    cloud.add("GetSiteControllersInfo", redirect(), redirect())
+    with pytest.raises(RotemConnectionError, match="redirected"):
+        await client.get_site()
+    assert client.stats.logins == 2
+
+
+async def test_redirected_login_is_an_outage(
+    cloud: FakeCloud, server: TestServer, http: Any
+) -> None:
+    """A login sent to a maintenance page is an outage, not a refusal."""
+    cloud.add("Login", redirect("/maintenance.html"))
+    client, _ = make_client(http, server)
+    with pytest.raises(RotemConnectionError) as caught:
+        await client.login()
+    assert not isinstance(caught.value, RotemAuthError)
+
+
 async def test_persistent_expiry_is_an_auth_error_without_a_storm(
     cloud: FakeCloud, server: TestServer, http: Any
 ) -> None:

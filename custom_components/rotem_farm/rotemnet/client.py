@@ -73,6 +73,10 @@ _RETRY_STATUSES: Final = frozenset({429, 503})
 _REDACTED: Final = "***"
 
 
+class _RedirectedError(RotemSessionExpiredError):
+    """A service call was redirected (likely to a login page): try one fresh login."""
+
+
 class RotemClient:
     """Async client of one RotemNetWeb account.
 
@@ -268,6 +272,10 @@ class RotemClient:
             login = await self._ensure_login()
             try:
                 return await self._service_request(login, operation, body)
+            except _RedirectedError:
+                raise RotemConnectionError(
+                    f"{operation}: still redirected after a fresh login"
+                ) from None
             except RotemSessionExpiredError:
                 raise RotemAuthError(f"{operation}: the service refused a fresh session") from None
         except RotemError as err:
@@ -313,7 +321,12 @@ class RotemClient:
             self._requests += 1
             try:
                 async with self._session.post(
-                    url, data=payload, headers=headers, cookies=cookies, timeout=self._timeout
+                    url,
+                    data=payload,
+                    headers=headers,
+                    cookies=cookies,
+                    timeout=self._timeout,
+                    allow_redirects=False,
                 ) as response:
                     raw = await response.read()
                     status = response.status
@@ -413,6 +426,13 @@ def _check_status(operation: str, status: int, retry_after: float | None, *, log
         if login:
             raise RotemAuthError(f"login refused (HTTP {status})")
         raise RotemSessionExpiredError(f"{operation}: HTTP {status}")
+    if 300 <= status < 400:
+        # A web app sends a lost session to its login page; the API should not redirect at all.
+        # Following it would only yield an HTML page, so a redirect of a call gets one re-login,
+        # and a redirect of the login itself is an outage (maintenance page).
+        if login:
+            raise RotemConnectionError(f"login redirected (HTTP {status})")
+        raise _RedirectedError(f"{operation}: redirected (HTTP {status})")
     if status == 429 or (status == 503 and retry_after is not None):
         raise RotemRateLimitError(
             f"{operation}: the service is throttling requests (HTTP {status})", retry_after
