@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from . import model
@@ -92,10 +93,14 @@ def _times(start: datetime, end: datetime, step: timedelta) -> FloatArray:
     return first + seconds * np.arange(int(np.ceil((last - first) / seconds)), dtype=np.float64)
 
 
-def _timestamps(seconds: FloatArray) -> pd.DatetimeIndex:
-    """UTC timestamps (nanoseconds) from epoch seconds, without a slow object conversion."""
-    nanoseconds = np.round(seconds * 1e9).astype("int64").view("datetime64[ns]")
-    return pd.DatetimeIndex(nanoseconds).tz_localize("UTC")
+def _nanoseconds(seconds: FloatArray) -> npt.NDArray[np.int64]:
+    """Epoch nanoseconds of epoch seconds (rounded to the microsecond)."""
+    return np.round(seconds * 1e6).astype(np.int64) * 1000
+
+
+def _timestamps(nanoseconds: npt.NDArray[np.int64]) -> pd.DatetimeIndex:
+    """UTC timestamps without a slow object conversion."""
+    return pd.DatetimeIndex(nanoseconds.view("datetime64[ns]")).tz_localize("UTC")
 
 
 def _unavailable(farm: FarmModel, t: FloatArray, faults: Sequence[Fault]) -> FloatArray:
@@ -135,6 +140,7 @@ def house_signals(
     offline = connection != 1
     down = _unavailable(farm, t, faults)
     units = farm.options.units
+    any_offline, any_down = bool(offline.any()), bool(down.any())
     result: dict[str, FloatArray] = {}
     for role in wanted:
         if role == "connection":
@@ -143,10 +149,11 @@ def house_signals(
             values = signals[role]
             if units == "imperial":
                 values = _convert_array(role, values, units)
-            values = np.where(offline, np.nan, values)
+            if any_offline:
+                values = np.where(offline, np.nan, values)
         else:
             continue
-        result[role] = np.where(down, np.nan, values)
+        result[role] = np.where(down, np.nan, values) if any_down else values
     return result
 
 
@@ -167,7 +174,7 @@ def iter_house_frames(
     """Wide frames, one per house: (farm, house, frame indexed by UTC timestamp with one
     column per role). Cheaper than pivoting the long frame when a detector wants houses."""
     t = _times(start, end, step)
-    index = pd.DatetimeIndex(_timestamps(t), name="timestamp")
+    index = pd.DatetimeIndex(_timestamps(_nanoseconds(t)), name="timestamp")
     faults = scenario.faults(scenario.start or start)
     for farm in model.build_farms(scenario, scenario.start or start):
         wanted = list(roles) if roles is not None else list(roles_of(scenario, farm.number))
@@ -191,6 +198,7 @@ def generate(
     :func:`roles_of`); rows whose value is not recorded are left out.
     """
     t = _times(start, end, step)
+    stamps = _nanoseconds(t)
     origin = scenario.start or start
     faults = scenario.faults(origin)
     farms = model.build_farms(scenario, origin)
@@ -206,7 +214,7 @@ def generate(
                     continue
                 if role not in role_names:
                     role_names.append(role)
-                columns["time"].append(t[keep])
+                columns["time"].append(stamps[keep])
                 columns["value"].append(values[keep])
                 columns["farm"].append(np.full(count, farm.number, dtype=np.int16))
                 columns["house"].append(np.full(count, house.number, dtype=np.int16))
@@ -227,8 +235,7 @@ def _assemble(columns: dict[str, list[Any]], role_names: list[str]) -> pd.DataFr
                 "value": pd.Series([], dtype="float64"),
             }
         )
-    seconds = np.concatenate(columns["time"])
-    timestamps = _timestamps(seconds)
+    timestamps = _timestamps(np.concatenate(columns["time"]))
     codes = np.concatenate(columns["role"])
     return pd.DataFrame(
         {
