@@ -1,6 +1,6 @@
 """Analyzer throughput at farm-company scale against a real InfluxDB 1.x.
 
-400 houses (50 farms of 8) × 8 signals × 30 days of 5-minute points (~27.6 M points) from the
+400 houses (50 farms of 8) x 8 signals x 30 days of 5-minute points (~27.6 M points) from the
 simulator's vectorised model are written into a private `influxd` exactly as HA's influxdb
 integration lays them out (measurement = unit, tags entity_id/domain, field value; unit-less
 signals under their own entity id). Then the real service runs against it — the InfluxDB 1.x

@@ -9,7 +9,6 @@ influxdb-client request path is exercised too.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,7 +78,7 @@ async def test_reader_maps_series_to_entities_one_query_per_measurement() -> Non
 
 
 @pytest.fixture
-async def fake_influx2(aiohttp_client: Any) -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+async def fake_influx2(aiohttp_client: Any) -> tuple[str, list[dict[str, Any]]]:
     """A loopback HTTP server answering /api/v2/query like InfluxDB 2.x would."""
     requests: list[dict[str, Any]] = []
 
@@ -104,7 +103,7 @@ async def fake_influx2(aiohttp_client: Any) -> AsyncIterator[tuple[str, list[dic
     app = web.Application()
     app.router.add_post("/api/v2/query", handle)
     client = await aiohttp_client(app)
-    yield f"http://{client.host}:{client.port}", requests
+    return f"http://{client.host}:{client.port}", requests
 
 
 async def test_real_client_against_recorded_answers(

@@ -21,6 +21,7 @@ import pandas as pd
 from ml_analyzer.readers import EntityRef, to_series
 
 STATISTICS_PERIOD = timedelta(minutes=5)
+HISTORY_MARGIN = timedelta(seconds=1)
 BINARY_VALUES = {"on": 1.0, "off": 0.0}
 
 
@@ -73,8 +74,11 @@ def parse_statistics(
     return result
 
 
-def parse_history(answer: dict[str, list[dict[str, Any]]]) -> dict[str, pd.Series]:
-    """Series of numeric states at the time each value took effect (last_changed)."""
+def parse_history(
+    answer: dict[str, list[dict[str, Any]]], start: datetime, end: datetime
+) -> dict[str, pd.Series]:
+    """Numeric states at the time each took effect (last_changed), kept when start <= t < end."""
+    low, high = start.timestamp(), end.timestamp()
     result: dict[str, pd.Series] = {}
     for entity_id, rows in answer.items():
         times: list[float] = []
@@ -82,7 +86,7 @@ def parse_history(answer: dict[str, list[dict[str, Any]]]) -> dict[str, pd.Serie
         for row in rows:
             value = _state_value(row.get("s", row.get("state")))
             stamp = row.get("lc", row.get("lu"))
-            if value is None or not isinstance(stamp, int | float):
+            if value is None or not isinstance(stamp, int | float) or not low <= stamp < high:
                 continue
             times.append(float(stamp) * 1000.0)
             values.append(value)
@@ -123,9 +127,10 @@ class HomeAssistantHistoryReader:
         missing = [entity_id for entity_id in entity_ids if entity_id not in result]
         if missing:
             self.queries += 1
+            # HA selects states strictly after start_time; ours is a half-open [start, end).
             history = await self._client.command(
                 "history/history_during_period",
-                start_time=start.isoformat(),
+                start_time=(start - HISTORY_MARGIN).isoformat(),
                 end_time=end.isoformat(),
                 entity_ids=missing,
                 minimal_response=True,
@@ -133,7 +138,7 @@ class HomeAssistantHistoryReader:
                 significant_changes_only=False,
                 include_start_time_state=False,
             )
-            result.update(parse_history(history or {}))
+            result.update(parse_history(history or {}, start, end))
         return result
 
     async def close(self) -> None:
