@@ -310,13 +310,16 @@ def evaluate(
     heat_fraction = np.clip(need / np.maximum(capacity, 1e-3), 0.0, 1.0)
     deficit = np.maximum(need - capacity, 0.0)
 
-    # Cooling: more air until the set point is held or the fans are at their maximum.
-    headroom = np.maximum(set_point - outside, 1e-3)
-    wanted = np.where(set_point > outside, min_vent * bird_heat / headroom, np.inf)
+    # Cooling: more air until the set point is held or the fans are at their maximum. On hot
+    # days the air comes in through wet pads, several degrees cooler (and wetter) than outside.
+    pad = has_birds & (outside > set_point - 1.0) & (outside > 24.0)
+    inlet = outside - np.where(pad, np.clip(0.5 * (outside - 18.0), 0.0, 9.0), 0.0)
+    headroom = np.maximum(set_point - inlet, 1e-3)
+    wanted = np.where(set_point > inlet, min_vent * bird_heat / headroom, np.inf)
     vent_command = np.clip(wanted / np.maximum(factors.vent_capacity, 1e-3), min_vent, 1.0)
     vent_command = np.where(need > 0.0, min_vent, vent_command)
     effective_vent = np.maximum(vent_command * factors.vent_capacity, 1e-3)
-    hot = outside + bird_heat * min_vent / effective_vent
+    hot = inlet + bird_heat * min_vent / effective_vent
     true_temperature = np.where(need > 0.0, set_point - deficit, np.maximum(hot, set_point))
     # Weak fans in cold weather: stale warm air, more humidity.
     true_temperature = true_temperature + 0.6 * bird_heat * (1.0 - factors.vent_capacity) * (
@@ -352,6 +355,7 @@ def evaluate(
         + 3.0 * noise.smooth(house.key + 3, t, 5400.0)
         + 12.0 * factors.leak
         + 18.0 * (1.0 - factors.vent_capacity)
+        + 10.0 * pad
     )
     pressure_noise = 0.8 * noise.smooth(house.key + 5, t, 600.0)
     static_pressure = house.target_pressure * (0.45 + 0.55 * factors.vent_capacity) + pressure_noise
@@ -384,6 +388,7 @@ def evaluate(
         "heaters_running": heaters_running,
         "tunnel_fans_running": tunnel_fans,
         "exhaust_fans_running": exhaust_fans,
+        "cooling_pad": pad.astype(np.float64),
         "growth_day": cal.growth_day,
         "house_mode": np.where(occupied, 0.0, 4.0),
         "bird_count": birds,

@@ -181,8 +181,8 @@ class FarmOptions:
 
     units: str = "metric"
     utc_offset_hours: float = 0.0
-    climate_mean: float = 15.0
-    climate_season_amplitude: float = 10.0
+    climate_mean: float = 13.0
+    climate_season_amplitude: float = 8.0
     climate_daily_amplitude: float = 5.0
     heaters: int = 8
     tunnel_fans: int = 12

@@ -152,6 +152,7 @@ def comparison_values(report: HouseReport, probes: int, faults: Sequence[Fault])
         "Heaters": running(v["heaters_running"]),
         "Tunnel_Fans": running(v["tunnel_fans_running"]),
         "Exh_Fans": running(v["exhaust_fans_running"]),
+        "Cooling_Pad": "LangKey_On" if v["cooling_pad"] > 0 else OFF,
         "Air_Vent_1_Position": number(min(100.0, v["vent_level_percent"] * 2.2), 0),
         "Tunnel_Curtain_1_Position": number(
             100.0 * v["tunnel_fans_running"] / 12.0 if v["vent_mode"] == 2 else 0.0, 0
@@ -312,6 +313,7 @@ def command_general(
         "Heaters": (running(v["heaters_running"]), str(house.heaters)),
         "Tunnel_Fans": (running(v["tunnel_fans_running"]), str(house.tunnel_fans)),
         "Exh_Fans": (running(v["exhaust_fans_running"]), str(house.exhaust_fans)),
+        "Cooling_Pad": ("1" if v["cooling_pad"] > 0 else OFF, "1"),
     }
     for row in data["DigitalOut"]:
         if row["ParameterKeyName"] in outputs:
