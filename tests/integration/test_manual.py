@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -12,6 +14,7 @@ from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
+    Platform,
     UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant, State
@@ -21,7 +24,9 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    snapshot_platform,
 )
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.rotem_farm.const import (
     CONF_CAPACITY,
@@ -463,3 +468,32 @@ def test_manual_parts_need_a_manual_farm() -> None:
     assert manual_house_sensors(FakeEntry(), 1) == []  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="manual farm"):
         ManualHouseEntity(FakeEntry(), 1, "growth_day")  # type: ignore[arg-type]
+
+
+@pytest.mark.freeze_time("2026-11-23T10:00:00+00:00")
+@pytest.mark.parametrize(
+    "platform",
+    [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.DATE, Platform.NUMBER, Platform.SENSOR],
+)
+async def test_manual_farm_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    platform: Platform,
+) -> None:
+    """Each platform of a linked manual farm with a placed flock: names, classes, values."""
+    hass.states.async_set(
+        "sensor.probe_1", "24.5", {ATTR_UNIT_OF_MEASUREMENT: UnitOfTemperature.CELSIUS}
+    )
+    hass.states.async_set("sensor.probe_1_rh", "61", {ATTR_UNIT_OF_MEASUREMENT: "%"})
+    entry = manual_entry(
+        houses=1, links={"1": {"temperature": "sensor.probe_1", "humidity": "sensor.probe_1_rh"}}
+    )
+    with patch("custom_components.rotem_farm.MANUAL_PLATFORMS", [platform]):
+        await setup_entry(hass, entry)
+    farm = entry.runtime_data.manual
+    assert farm is not None
+    farm.async_update_flock(1, placement_date=date(2026, 11, 2), bird_count=19850)
+    await hass.async_block_till_done()
+
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)

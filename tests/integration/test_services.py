@@ -287,6 +287,9 @@ async def test_report_analysis_unknown_device_applies_nothing(
         assert err.value.translation_domain == DOMAIN
         assert err.value.translation_key == "unknown_house_device"
         assert err.value.translation_placeholders == {"device_id": bad_device}
+        assert str(err.value).startswith(
+            f"Device {bad_device} is not a house of a loaded Rotem Farm entry; nothing was applied"
+        )
     assert sensor_state(hass, 1, "anomaly", "binary_sensor") == STATE_UNKNOWN
     assert sensor_state(hass, 1, "anomaly_score") == STATE_UNKNOWN
 
