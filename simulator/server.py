@@ -67,6 +67,8 @@ class Counters:
     """Requests per operation, successful logins and bytes sent, for benchmarks."""
 
     requests: Counter[str] = field(default_factory=Counter)
+    commands: Counter[str] = field(default_factory=Counter)
+    """``RNBL_GetCommandData`` calls by CommandID."""
     logins: int = 0
     bytes_sent: int = 0
 
@@ -171,6 +173,7 @@ class Simulation:
         now = self.now()
         return {
             "requests": dict(self.counters.requests),
+            "commands": dict(self.counters.commands),
             "logins": self.counters.logins,
             "bytes_sent": self.counters.bytes_sent,
             "sim_time": now.isoformat(),
@@ -385,6 +388,7 @@ class SimulatorApp:
             command = int(str(params.get("CommandID", "")))
         except ValueError:
             return wire.failure("CommandID is missing", context)
+        self.sim.counters.commands[str(command)] += 1
         if command == 0:
             return wire.command_general(farm, house, now, faults, context)
         if command in HISTORY_COMMANDS:
@@ -420,7 +424,7 @@ class SimulatorApp:
         """``POST /_sim/reset-counters``."""
         del request
         self.sim.counters = Counters()
-        return web.json_response({"requests": {}, "logins": 0})
+        return web.json_response({"requests": {}, "commands": {}, "logins": 0})
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -457,7 +461,10 @@ class SimulatorServer:
 
     async def start(self) -> None:
         """Bind and serve; with port 0 the real port is read back."""
-        runner = web.AppRunner(SimulatorApp(self.simulation).application(), access_log=None)
+        # A short shutdown: hanging "outage" requests must not hold a stop for a minute.
+        runner = web.AppRunner(
+            SimulatorApp(self.simulation).application(), access_log=None, shutdown_timeout=2.0
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         await site.start()

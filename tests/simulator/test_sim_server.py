@@ -120,6 +120,8 @@ async def test_every_operation_answers_in_both_path_styles(
         assert "reponseObj" in answer
     counts = sim_server.simulation.counters.requests
     assert counts["RNBL_GetCommandData"] == 6
+    commands = sim_server.simulation.counters.commands
+    assert commands == {"0": 2, "35": 1, "40": 1, "41": 1, "43": 1}
     assert counts["GetSiteControllersInfo"] == 2
     assert counts["Login"] == 1
 
