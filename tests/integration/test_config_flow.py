@@ -6,11 +6,10 @@ from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rotem_farm.const import (
     CONF_FETCH_HISTORY,
@@ -45,7 +44,7 @@ async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
 
 
-async def _start_rotem(hass: HomeAssistant) -> dict[str, Any]:
+async def _start_rotem(hass: HomeAssistant) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == ["rotem", "manual"]
@@ -54,7 +53,7 @@ async def _start_rotem(hass: HomeAssistant) -> dict[str, Any]:
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "rotem"
-    return dict(result)
+    return result
 
 
 async def test_rotem_account_created(hass: HomeAssistant, mock_client: MagicMock) -> None:
@@ -173,9 +172,7 @@ async def test_reauth_other_farm_aborts(
     rotem_entry.add_to_hass(hass)
     mock_client.login.return_value = LoginInfo(gateway_code="OTHER", web_server_url="/H/")
     result = await rotem_entry.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"password": "x"}
-    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"password": "x"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
     assert rotem_entry.data["password"] == "s3cret"
@@ -238,7 +235,9 @@ async def test_options_rotem(hass: HomeAssistant, rotem_entry: MockConfigEntry) 
     rotem_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(rotem_entry.entry_id)
     assert result["step_id"] == "init"
-    assert set(result["data_schema"].schema) == {
+    schema = result["data_schema"]
+    assert schema is not None
+    assert set(schema.schema) == {
         CONF_UPDATE_INTERVAL,
         CONF_FETCH_HISTORY,
         CONF_TARGET_AGE,
@@ -262,7 +261,9 @@ async def test_options_manual_links(hass: HomeAssistant) -> None:
     )
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert set(result["data_schema"].schema) == {CONF_TARGET_AGE}
+    schema = result["data_schema"]
+    assert schema is not None
+    assert set(schema.schema) == {CONF_TARGET_AGE}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_TARGET_AGE: 35}
     )

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
-from freezegun.api import FrozenDateTimeFactory
 import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
-
-from homeassistant.core import HomeAssistant
 
 from custom_components.rotem_farm.diagnostics import async_get_config_entry_diagnostics
 
@@ -47,9 +46,7 @@ async def test_diagnostics(
     assert result == snapshot
 
 
-async def test_diagnostics_manual(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator
-) -> None:
+async def test_diagnostics_manual(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> None:
     """A manual farm reports its houses' flock state."""
     entry = MockConfigEntry(
         domain="rotem_farm",

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 from unittest.mock import MagicMock
 
-from freezegun.api import FrozenDateTimeFactory
 import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder.core import Recorder
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
 )
 
-from homeassistant.components.recorder import Recorder
-from homeassistant.components.recorder.statistics import statistics_during_period
-from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
-
 from custom_components.rotem_farm.rotemnet import SiteSnapshot
+
+from .conftest import state_of
 
 HOUSE_1 = "sensor.green_valley_house_1_water_today"
 HOUSE_2 = "sensor.green_valley_house_2_water_today"
@@ -53,7 +54,6 @@ def _site(site: SiteSnapshot, water_1: float, water_2: float) -> SiteSnapshot:
 
 
 async def test_water_statistics_across_midnight(
-    recorder_mock: Recorder,
     hass: HomeAssistant,
     rotem_entry: MockConfigEntry,
     mock_client: MagicMock,
@@ -61,28 +61,26 @@ async def test_water_statistics_across_midnight(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Each house sums to its own consumption; the farm to theirs together (45 + 44 L)."""
-    start = dt_util.as_utc(
-        datetime(2026, 4, 23, 23, 45, tzinfo=dt_util.get_default_time_zone())
-    )
+    start = dt_util.as_utc(datetime(2026, 4, 23, 23, 45, tzinfo=dt_util.get_default_time_zone()))
     freezer.move_to(start)
     mock_client.get_site.return_value = _site(site, *READINGS[0])
     rotem_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(rotem_entry.entry_id)
     await hass.async_block_till_done()
-    farm_states = [hass.states.get(FARM).state]
+    farm_states = [state_of(hass, FARM)]
     for water_1, water_2 in READINGS[1:]:
         mock_client.get_site.return_value = _site(site, water_1, water_2)
         freezer.tick(timedelta(minutes=5))
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
-        farm_states.append(hass.states.get(FARM).state)
+        farm_states.append(state_of(hass, FARM))
     assert farm_states == ["300.0", "320.0", "340.0", "15.0", "29.0", "49.0"]
     await async_wait_recording_done(hass)
 
     for period in range(len(READINGS)):
         do_adhoc_statistics(hass, start=start + timedelta(minutes=5 * period))
         await async_wait_recording_done(hass)
-    stats: dict[str, list[dict[str, Any]]] = await recorder_mock.async_add_executor_job(
+    stats = await get_instance(hass).async_add_executor_job(
         statistics_during_period,
         hass,
         start,

@@ -6,19 +6,19 @@ from dataclasses import replace
 from datetime import timedelta
 from unittest.mock import MagicMock
 
-from freezegun.api import FrozenDateTimeFactory
 import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
-
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 
 from custom_components.rotem_farm.const import CONF_FETCH_HISTORY, DOMAIN
 from custom_components.rotem_farm.rotemnet import (
@@ -34,7 +34,7 @@ from custom_components.rotem_farm.rotemnet import (
     SiteSnapshot,
 )
 
-from .conftest import GATEWAY
+from .conftest import GATEWAY, state_of
 
 TEMPERATURE_1 = "sensor.green_valley_house_1_temperature"
 CONNECTION_1 = "binary_sensor.green_valley_house_1_controller_connection"
@@ -64,14 +64,15 @@ async def test_setup_and_unload(
     assert rotem_entry.state is ConfigEntryState.LOADED
     assert mock_client.get_farm_info.await_count == 1
     assert mock_client.get_site.await_count == 1
-    assert hass.states.get(TEMPERATURE_1).state == "30.0"
+    assert state_of(hass, TEMPERATURE_1) == "30.0"
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), rotem_entry.entry_id)
     assert len(devices) == 7  # the farm and six houses
     farm = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, GATEWAY)})
     assert farm is not None
     assert farm.sw_version == "4.6.0.37"
     assert await hass.config_entries.async_unload(rotem_entry.entry_id)
-    assert rotem_entry.state is ConfigEntryState.NOT_LOADED
+    assert rotem_entry.state.recoverable is True
+    assert rotem_entry.state.value == ConfigEntryState.NOT_LOADED.value
 
 
 @pytest.mark.parametrize(
@@ -122,12 +123,12 @@ async def test_outage_and_recovery(
     mock_client.get_site.side_effect = RotemConnectionError("down")
     await _poll(hass, freezer)
     await _poll(hass, freezer)
-    assert hass.states.get(TEMPERATURE_1).state == STATE_UNAVAILABLE
-    assert hass.states.get(CONNECTION_1).state == STATE_UNAVAILABLE
+    assert state_of(hass, TEMPERATURE_1) == STATE_UNAVAILABLE
+    assert state_of(hass, CONNECTION_1) == STATE_UNAVAILABLE
     assert caplog.text.count("RotemNetWeb could not be reached") == 1
     mock_client.get_site.side_effect = None
     await _poll(hass, freezer)
-    assert hass.states.get(TEMPERATURE_1).state == "30.0"
+    assert state_of(hass, TEMPERATURE_1) == "30.0"
     assert caplog.text.count("Fetching rotem_farm Green Valley data recovered") == 1
 
 
@@ -157,10 +158,10 @@ async def test_offline_house(
     offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
     mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
     await _poll(hass, freezer)
-    assert hass.states.get(TEMPERATURE_1).state == STATE_UNAVAILABLE
-    assert hass.states.get(CONNECTION_1).state == "off"
-    assert hass.states.get("sensor.green_valley_house_2_temperature").state == "29.9"
-    assert hass.states.get("sensor.green_valley_farm_water_today").state != STATE_UNAVAILABLE
+    assert state_of(hass, TEMPERATURE_1) == STATE_UNAVAILABLE
+    assert state_of(hass, CONNECTION_1) == "off"
+    assert state_of(hass, "sensor.green_valley_house_2_temperature") == "29.9"
+    assert state_of(hass, "sensor.green_valley_farm_water_today") != STATE_UNAVAILABLE
 
 
 async def test_dynamic_and_stale_houses(
@@ -178,7 +179,7 @@ async def test_dynamic_and_stale_houses(
 
     mock_client.get_site.return_value = site
     await _poll(hass, freezer)
-    assert hass.states.get("sensor.green_valley_house_6_temperature").state == "29.8"
+    assert state_of(hass, "sensor.green_valley_house_6_temperature") == "29.8"
     assert registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_6")}) is not None
 
     mock_client.get_site.return_value = _without_house(site, 3)
@@ -192,7 +193,7 @@ async def test_dynamic_and_stale_houses(
 
     mock_client.get_site.return_value = site
     await _poll(hass, freezer)
-    assert hass.states.get("sensor.green_valley_house_3_temperature").state == "29.9"
+    assert state_of(hass, "sensor.green_valley_house_3_temperature") == "29.9"
 
 
 async def test_remove_config_entry_device(
@@ -211,7 +212,8 @@ async def test_remove_config_entry_device(
     )
     from custom_components.rotem_farm import async_remove_config_entry_device
 
-    assert current is not None and farm is not None
+    assert current is not None
+    assert farm is not None
     assert not await async_remove_config_entry_device(hass, rotem_entry, current)
     assert not await async_remove_config_entry_device(hass, rotem_entry, farm)
     assert await async_remove_config_entry_device(hass, rotem_entry, gone)
@@ -234,8 +236,8 @@ async def test_options_change_reloads(
     assert coordinator is not None
     assert coordinator.update_interval == timedelta(minutes=15)
     expected = dt_util.now().date() - timedelta(days=21) + timedelta(days=40)
-    state = hass.states.get("sensor.green_valley_house_1_expected_harvest")
-    assert state.state == expected.isoformat()
+    harvest = state_of(hass, "sensor.green_valley_house_1_expected_harvest")
+    assert harvest == expected.isoformat()
 
 
 async def test_daily_farm_info_refresh(
@@ -262,7 +264,7 @@ async def test_daily_farm_info_refresh(
     mock_client.get_farm_info.side_effect = RotemConnectionError("down")
     freezer.tick(timedelta(days=1))
     await _poll(hass, freezer)
-    assert hass.states.get(TEMPERATURE_1).state == "30.0"
+    assert state_of(hass, TEMPERATURE_1) == "30.0"
 
 
 def _history(house: int, kind: HistoryKind) -> History:
@@ -297,10 +299,8 @@ async def test_history_hourly_when_enabled(
     assert await hass.config_entries.async_setup(rotem_entry.entry_id)
     await hass.async_block_till_done()
     assert mock_client.get_history.await_count == 12  # 6 houses x (water, heaters)
-    assert hass.states.get("sensor.green_valley_house_1_water_yesterday").state == "2024.0"
-    assert (
-        hass.states.get("sensor.green_valley_house_1_heater_run_time_yesterday").state == "188.0"
-    )
+    assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "2024.0"
+    assert state_of(hass, "sensor.green_valley_house_1_heater_run_time_yesterday") == "188.0"
     for _ in range(11):
         await _poll(hass, freezer)
     assert mock_client.get_history.await_count == 12
@@ -320,7 +320,7 @@ async def test_history_errors(
     mock_client.get_history.side_effect = RotemApiError("no history")
     assert await hass.config_entries.async_setup(rotem_entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get(TEMPERATURE_1).state == "30.0"
+    assert state_of(hass, TEMPERATURE_1) == "30.0"
     assert hass.states.get("sensor.green_valley_house_1_water_yesterday") is None
     mock_client.get_history.side_effect = RotemAuthError("refused")
     await _poll(hass, freezer, minutes=61)
@@ -337,11 +337,11 @@ async def test_alarm(
 ) -> None:
     """The controller siren shows as a problem."""
     await _setup(hass, rotem_entry)
-    assert hass.states.get("binary_sensor.green_valley_house_2_alarm").state == "off"
+    assert state_of(hass, "binary_sensor.green_valley_house_2_alarm") == "off"
     alarmed = replace(site.houses[2], alarm=True)
     mock_client.get_site.return_value = replace(site, houses={**site.houses, 2: alarmed})
     await _poll(hass, freezer)
-    assert hass.states.get("binary_sensor.green_valley_house_2_alarm").state == STATE_ON
+    assert state_of(hass, "binary_sensor.green_valley_house_2_alarm") == STATE_ON
 
 
 async def test_remove_entry_deletes_store(
