@@ -200,7 +200,7 @@ async def measure(server: InfluxServer, farms: int, houses: int) -> None:
             reader,
             analyzer_factory,
             history_factory,
-            clock=clock,  # type: ignore[arg-type]
+            clock=clock,
         )
         started = time.perf_counter()
         first = await service.tick()

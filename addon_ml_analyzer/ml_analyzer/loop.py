@@ -31,7 +31,6 @@ from ml_analyzer.config import AnalyzerConfig
 from ml_analyzer.discovery import House, Inventory, discover
 from ml_analyzer.ha import (
     HomeAssistantAuthError,
-    HomeAssistantClient,
     HomeAssistantCommandError,
     HomeAssistantConnectionError,
 )
@@ -48,6 +47,16 @@ DEFAULT_SETTLE_SECONDS = 15.0
 
 HA_ERRORS = (HomeAssistantConnectionError, HomeAssistantAuthError)
 SOURCE_ERRORS = (SourceUnavailableError, SourceQueryError, *HA_ERRORS, HomeAssistantCommandError)
+
+
+class HomeAssistantAPI(Protocol):
+    """What the loop needs of HA (`ha.HomeAssistantClient`): websocket commands, service calls."""
+
+    async def command(self, command_type: str, **payload: Any) -> Any:
+        """Send one websocket command and return its result."""
+
+    async def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> Any:
+        """Call one HA service over REST."""
 
 
 class Analyzer(Protocol):
@@ -158,7 +167,7 @@ class AnalyzerService:
     def __init__(
         self,
         config: AnalyzerConfig,
-        ha: HomeAssistantClient,
+        ha: HomeAssistantAPI,
         reader: Reader,
         analyzer_factory: AnalyzerFactory,
         history_factory: HistoryFactory,

@@ -177,7 +177,7 @@ def running_influxdb() -> Iterator[InfluxServer]:
 def _allow_sockets() -> None:
     """Undo pytest-socket's per-test block while the session fixture starts the server."""
     try:
-        import pytest_socket
+        import pytest_socket  # type: ignore[import-untyped]
     except ImportError:
         return
     pytest_socket.enable_socket()
