@@ -11,6 +11,7 @@ envelope that is not an object, a house list that is not a list) raises, and the
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -101,18 +102,16 @@ _HISTORY_SKIPPED_COLUMNS: Final = frozenset({"RowNum"})
 
 def parse_text(value: object) -> str | None:
     """A display string, or None for every "no value" spelling the service uses."""
+    if isinstance(value, str):  # the common case first: this runs for every value
+        text = value.strip()
+        return None if text in _MISSING_TEXT else text
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
             return None
         return str(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text in _MISSING_TEXT:
-        return None
-    return text
+    return None
 
 
 def parse_number(value: object, *, thousands: bool = False) -> float | None:
@@ -123,16 +122,9 @@ def parse_number(value: object, *, thousands: bool = False) -> float | None:
     (``12,5``), as some locales send. The sentinels -9999 and -8888 mean "no value".
     """
     number: float | None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            number = float(value)
-        except OverflowError:
-            return None
-    else:
-        text = parse_text(value)
-        if text is None:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or text in _MISSING_TEXT:
             return None
         if _PLAIN_NUMBER.fullmatch(text):
             number = float(text)
@@ -142,6 +134,13 @@ def parse_number(value: object, *, thousands: bool = False) -> float | None:
             number = float(text.replace(",", "."))
         else:
             return None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+    else:
+        return None
     if not math.isfinite(number) or number in (IGNORED_VALUE, NOT_APPLICABLE_VALUE):
         return None
     return number
@@ -517,16 +516,24 @@ def _equipment(value: object) -> Equipment | None:
     return None if running is None else Equipment(running=running)
 
 
-def _comparison_values(items: JsonObject, field_name: str) -> dict[str, str]:
-    """Every comparison value of one house (``CategoryName`` -> string as sent)."""
-    values: dict[str, str] = {}
+def _comparison_items(items: JsonObject) -> list[tuple[str, JsonObject]]:
+    """The comparison rows as (category, row), checked once for all houses."""
+    rows: list[tuple[str, JsonObject]] = []
     for key, item in items.items():
         if not isinstance(item, Mapping):
             raise RotemParseError(f"DicComparisonItems[{key!r}] is not a JSON object")
-        value = item.get(field_name)
+        category = item.get("CategoryName")
+        rows.append((category if isinstance(category, str) and category else key, item))
+    return rows
+
+
+def _comparison_values(rows: list[tuple[str, JsonObject]], field_name: str) -> dict[str, str]:
+    """Every comparison value of one house (``CategoryName`` -> string as sent)."""
+    values: dict[str, str] = {}
+    for category, row in rows:
+        value = row.get(field_name)
         if isinstance(value, str):
-            category = item.get("CategoryName")
-            values[category if isinstance(category, str) and category else key] = value
+            values[category] = value
     return values
 
 
@@ -543,7 +550,9 @@ def _probes(values: Mapping[str, object], prefix: str) -> dict[int, float]:
     return probes
 
 
-def _parse_house(house: JsonObject, items: JsonObject, units: Units | None) -> House:
+def _parse_house(
+    house: JsonObject, items: list[tuple[str, JsonObject]], units: Units | None
+) -> House:
     """One house from its FarmHouses entry and its comparison column."""
     number = parse_int(house.get("HouseNumber"))
     if number is None:
@@ -632,7 +641,9 @@ def parse_site(data: object, *, units: Units | None = None) -> SiteSnapshot:
     pressure and wind values are converted as the units say (mmWC and cmWC to Pa).
     """
     payload = _payload(data)
-    items = _optional_object(payload.get("DicComparisonItems"), "DicComparisonItems")
+    items = _comparison_items(
+        _optional_object(payload.get("DicComparisonItems"), "DicComparisonItems")
+    )
     houses: dict[int, House] = {}
     for entry in _required_objects(payload, "FarmHouses"):
         house = _parse_house(entry, items, units)
@@ -678,6 +689,7 @@ def _kind_of(value: object) -> HistoryKind | None:
     return _enum(HistoryKind, value)
 
 
+@functools.lru_cache(maxsize=512)
 def _history_key(column: str) -> str:
     """``HistoryRecord_TotalDrink`` -> ``TotalDrink``; heater devices -> ``Heater_<n>``."""
     if column.startswith(_HISTORY_PREFIXES[0]):
