@@ -716,6 +716,16 @@ class DemoStack:
 
         return await wait_until(ready, within=within, what="house temperatures in HA")
 
+    async def wait_for_analysis(self, within: float = 240) -> None:
+        """Wait until the analyzer has published a verdict for every house of the Rotem farm."""
+
+        async def judged() -> bool:
+            houses = (await self.house_states()).values()
+            verdicts = [h["anomaly"]["state"] for h in houses if "set_temperature" in h]
+            return bool(verdicts) and all(state in ("on", "off") for state in verdicts)
+
+        await wait_until(judged, within=within, what="the analyzer's first verdicts", interval=5)
+
     async def house_states(self) -> dict[str, dict[str, Any]]:
         """Per house device id: `{key: state}` of its entities (see `collect_houses`)."""
         async with self.ha.websocket() as ws:
@@ -726,13 +736,19 @@ class DemoStack:
 
     async def summary(self) -> str:
         """One line per house: temperature, set point, humidity, age, analysis; for `--check`."""
-        shown = ("temperature", "set_temperature", "humidity", "growth_day", "anomaly")
+        shown = (
+            "temperature",
+            "set_temperature",
+            "humidity",
+            "growth_day",
+            "anomaly",
+            "failure_risk",
+            "failure_subsystem",
+        )
         lines = [f"Home Assistant {self.ha.url}, login {DEMO_USER} / {DEMO_PASSWORD}"]
         houses = sorted((await self.house_states()).values(), key=lambda h: str(h["_name"]))
         for house in houses:
-            values = [
-                f"{key}={house[key]['state']}{unit(house[key])}" for key in shown if key in house
-            ]
+            values = [f"{key}={shown_value(house[key])}" for key in shown if key in house]
             lines.append(f"  {house['_name']}: " + ", ".join(values))
         lines.append(f"Automations from blueprints: {', '.join(self.automations) or 'none'}")
         return "\n".join(lines)
@@ -963,6 +979,12 @@ def unit(state: Mapping[str, Any]) -> str:
     return str(state.get("attributes", {}).get("unit_of_measurement") or "")
 
 
+def shown_value(state: Mapping[str, Any]) -> str:
+    """A state with its unit when it is a number ("27.4°C"), else as is ("unknown")."""
+    text = str(state["state"])
+    return f"{text}{unit(state)}" if is_number(text) else text
+
+
 def is_number(value: Any) -> bool:
     """Whether an HA state string is a number (not unknown/unavailable)."""
     try:
@@ -1104,7 +1126,14 @@ async def run(arguments: argparse.Namespace) -> int:
     root: Path = arguments.dir
     # A fresh state directory each run: onboarding, flows and helpers are part of the show.
     await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
-    stack = DemoStack(StackSettings(root=root, speed=arguments.speed, seed=arguments.seed))
+    stack = DemoStack(
+        StackSettings(
+            root=root,
+            speed=arguments.speed,
+            seed=arguments.seed,
+            fault_in=timedelta(minutes=arguments.fault_in),
+        )
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -1134,6 +1163,8 @@ async def run(arguments: argparse.Namespace) -> int:
             flush=True,
         )
         if arguments.check:
+            log("waiting for the analyzer's first verdicts")
+            await stack.wait_for_analysis()
             print(await stack.summary(), flush=True)
             return 0
         if not open_browser(dashboard):
@@ -1191,6 +1222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=REPO_ROOT / ".demo", help="state directory")
     parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed")
+    parser.add_argument(
+        "--fault-in",
+        type=float,
+        default=10.0,
+        help="minutes until house 3's heaters fail (negative: they failed that long ago)",
+    )
     arguments = parser.parse_args(args)
     return asyncio.run(run(arguments))
 
