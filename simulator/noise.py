@@ -27,10 +27,27 @@ def stable_key(*parts: int | str) -> int:
     return value & 0x7FFFFFFFFFFFFFFF
 
 
-def uniform(key: int, index: npt.NDArray[np.int64]) -> FloatArray:
+type Key = int | npt.NDArray[np.uint64]
+"""One key, or a column of keys (one per house) that broadcasts against the indices."""
+
+
+def keys(values: list[int]) -> npt.NDArray[np.uint64]:
+    """A column of keys, one row per house."""
+    return np.array(values, dtype=np.uint64)[:, np.newaxis]
+
+
+def offset(key: Key, amount: int) -> Key:
+    """A derived key (another stream of the same house)."""
+    if isinstance(key, int):
+        return key + amount
+    return key + np.uint64(amount)
+
+
+def uniform(key: Key, index: npt.NDArray[np.int64]) -> FloatArray:
     """Uniform numbers in [0, 1) from splitmix64 of (key, index)."""
+    salt = np.uint64(key) if isinstance(key, int) else key
     with np.errstate(over="ignore"):
-        x = index.astype(np.uint64) * _GOLDEN + np.uint64(key)
+        x = index.astype(np.uint64) * _GOLDEN + salt
         x = (x ^ (x >> np.uint64(30))) * _MIX1
         x = (x ^ (x >> np.uint64(27))) * _MIX2
         x = x ^ (x >> np.uint64(31))
@@ -41,14 +58,14 @@ _NORMAL_TABLE = np.random.default_rng(20260423).standard_normal(1 << 16)
 """Fixed standard-normal draws; a hash picks one, which is far cheaper than Box-Muller."""
 
 
-def normal(key: int, index: npt.NDArray[np.int64]) -> FloatArray:
+def normal(key: Key, index: npt.NDArray[np.int64]) -> FloatArray:
     """Standard normal numbers for (key, index), from a fixed table indexed by the hash."""
     picks = (uniform(key, index) * _NORMAL_TABLE.size).astype(np.int64)
     result: FloatArray = _NORMAL_TABLE[picks]
     return result
 
 
-def smooth(key: int, seconds: FloatArray, period: float) -> FloatArray:
+def smooth(key: Key, seconds: FloatArray, period: float) -> FloatArray:
     """Smooth noise (unit variance at the knots): normals every ``period`` seconds, joined
     by a smoothstep ease so the curve has no corners a detector could mistake for a fault."""
     position = seconds / period
@@ -60,8 +77,9 @@ def smooth(key: int, seconds: FloatArray, period: float) -> FloatArray:
     # Draw each knot once: long periods have far fewer knots than samples.
     first = int(knot.min())
     table = normal(key, np.arange(first, int(knot.max()) + 2, dtype=np.int64))
-    left = table[knot - first]
-    right = table[knot - first + 1]
+    # With a column of keys (one per house) the table has a row per house.
+    left = table[..., knot - first]
+    right = table[..., knot - first + 1]
     result: FloatArray = left + (right - left) * ease
     return result
 

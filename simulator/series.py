@@ -103,7 +103,7 @@ def _timestamps(nanoseconds: npt.NDArray[np.int64]) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(nanoseconds.view("datetime64[ns]")).tz_localize("UTC")
 
 
-def _unavailable(farm: FarmModel, t: FloatArray, faults: Sequence[Fault]) -> FloatArray:
+def _unavailable(farm: FarmModel, t: FloatArray, faults: Sequence[Fault]) -> npt.NDArray[np.bool_]:
     """True where the whole cloud (or this farm's part of it) is down."""
     down = np.zeros(t.shape, dtype=bool)
     for fault in faults:
@@ -113,32 +113,55 @@ def _unavailable(farm: FarmModel, t: FloatArray, faults: Sequence[Fault]) -> Flo
     return down
 
 
-def house_signals(
+def farm_signals(
     farm: FarmModel,
-    house: HouseModel,
     t: FloatArray,
     faults: Sequence[Fault],
     roles: Iterable[str],
-) -> dict[str, FloatArray]:
-    """The recorded signals of one house at ``t`` in farm units (NaN = not recorded)."""
+) -> Iterator[tuple[HouseModel, dict[str, FloatArray]]]:
+    """The recorded signals of every house of a farm at ``t`` in farm units (NaN = not
+    recorded). All houses go through the model together (see ``model.evaluate_houses``)."""
     wanted = list(roles)
-    if "water_daily" in wanted or "feed_daily" in wanted:
+    houses = list(farm.houses)
+    totals = "water_daily" in wanted or "feed_daily" in wanted
+    on_grid: dict[str, FloatArray] | None = None
+    if totals:
         grid = model.integration_grid(farm, t)
         index = np.round((t - grid[0]) / model.STEP).astype(np.int64)
         if np.array_equal(grid[np.clip(index, 0, grid.size - 1)], t):
             # The usual 5-minute series: one pass serves the values and the totals.
-            on_grid = model.evaluate(farm, house, grid, faults)
-            signals = {role: values[index] for role, values in on_grid.items()}
+            on_grid = model.evaluate_houses(farm, houses, grid, faults)
+            batch = {role: values[:, index] for role, values in on_grid.items()}
         else:
-            on_grid = None
-            signals = model.evaluate(farm, house, t, faults)
-        water, feed = model.daily_totals(farm, house, t, faults, on_grid)
-        signals["water_daily"], signals["feed_daily"] = water, feed
+            batch = model.evaluate_houses(farm, houses, t, faults)
     else:
-        signals = model.evaluate(farm, house, t, faults)
+        batch = model.evaluate_houses(farm, houses, t, faults)
+    down = _unavailable(farm, t, faults)
+    for row, house in enumerate(houses):
+        signals = {role: values[row] for role, values in batch.items()}
+        if totals:
+            rates = None
+            if on_grid is not None:
+                rates = {name: on_grid[name][row] for name in ("water_rate", "feed_rate")}
+            signals["water_daily"], signals["feed_daily"] = model.daily_totals(
+                farm, house, t, faults, rates
+            )
+        yield house, _recorded(farm, house, t, faults, signals=signals, wanted=wanted, down=down)
+
+
+def _recorded(
+    farm: FarmModel,
+    house: HouseModel,
+    t: FloatArray,
+    faults: Sequence[Fault],
+    *,
+    signals: dict[str, FloatArray],
+    wanted: list[str],
+    down: npt.NDArray[np.bool_],
+) -> dict[str, FloatArray]:
+    """What Home Assistant records: farm units, gaps while off line or while the cloud is down."""
     _, connection = model.reported_times(farm, house, t, faults)
     offline = connection != 1
-    down = _unavailable(farm, t, faults)
     units = farm.options.units
     any_offline, any_down = bool(offline.any()), bool(down.any())
     result: dict[str, FloatArray] = {}
@@ -178,8 +201,7 @@ def iter_house_frames(
     faults = scenario.faults(scenario.start or start)
     for farm in model.build_farms(scenario, scenario.start or start):
         wanted = list(roles) if roles is not None else list(roles_of(scenario, farm.number))
-        for house in farm.houses:
-            signals = house_signals(farm, house, t, faults, wanted)
+        for house, signals in farm_signals(farm, t, faults, wanted):
             yield farm.number, house.number, pd.DataFrame(signals, index=index)
 
 
@@ -206,8 +228,8 @@ def generate(
     columns: dict[str, list[Any]] = {"time": [], "farm": [], "house": [], "role": [], "value": []}
     for farm in farms:
         wanted = list(roles) if roles is not None else list(roles_of(scenario, farm.number))
-        for house in farm.houses:
-            for role, values in house_signals(farm, house, t, faults, wanted).items():
+        for house, signals in farm_signals(farm, t, faults, wanted):
+            for role, values in signals.items():
                 keep = ~np.isnan(values)
                 count = int(keep.sum())
                 if count == 0:
