@@ -35,7 +35,7 @@ from ml_analyzer.ha import (
     HomeAssistantConnectionError,
 )
 from ml_analyzer.publisher import InvalidResultError, Publisher, build_report
-from ml_analyzer.readers import Reader, SourceQueryError, SourceUnavailableError
+from ml_analyzer.readers import EntityRef, Reader, SourceQueryError, SourceUnavailableError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -190,6 +190,10 @@ class AnalyzerService:
         self.inventory: Inventory | None = None
         self.farms: dict[str, FarmState] = {}
         self.fit_failed: dict[str, datetime] = {}
+        # The last `history_days` of every entity, kept up to date by the incremental reads, so
+        # a refit costs no read; `windowed` are the entities whose whole window has been read.
+        self.window: dict[str, pd.Series] = {}
+        self.windowed: set[str] = set()
         self.unpublished: dict[str, dict[str, Any]] = {}
         self.ticks = 0
 
@@ -213,9 +217,9 @@ class AnalyzerService:
         return inventory
 
     async def _read(
-        self, houses: Sequence[House], start: datetime, end: datetime, result: TickResult
+        self, entities: Sequence[EntityRef], start: datetime, end: datetime, result: TickResult
     ) -> dict[str, pd.Series] | None:
-        entities = [entity for house in houses for entity in house.signals.values()]
+        """Points of the entities, or None when the source failed (the outage is recorded)."""
         if not entities:
             return {}
         try:
@@ -260,12 +264,21 @@ class AnalyzerService:
         if not due:
             return True
         start = end - self._window
-        houses = [house for farm_id in due for house in farms[farm_id]]
-        series = await self._read(houses, start, max(due.values()), result)
-        if series is None:
-            return False
+        missing = [
+            entity
+            for farm_id in due
+            for house in farms[farm_id]
+            for entity in house.signals.values()
+            if entity.entity_id not in self.windowed
+        ]
+        if missing:
+            series = await self._read(missing, start, max(due.values()), result)
+            if series is None:
+                return False
+            self._remember(series, start)
+            self.windowed.update(entity.entity_id for entity in missing)
         for farm_id, fit_end in due.items():
-            history = self._history(farms[farm_id], series, start, fit_end)
+            history = self._history(farms[farm_id], self.window, start, fit_end)
             state = self.farms.get(farm_id)
             keys = frozenset(house.key for house in farms[farm_id])
             analyzer = (
@@ -285,6 +298,29 @@ class AnalyzerService:
             self.farms[farm_id] = FarmState(analyzer, keys, fit_end, now)
             result.fitted_farms += 1
         return True
+
+    def _remember(self, series: Mapping[str, pd.Series], keep_from: datetime) -> None:
+        """Add freshly read points to the window and forget those older than `keep_from`."""
+        oldest = pd.Timestamp(keep_from)
+        for entity_id, values in series.items():
+            old = self.window.get(entity_id)
+            if old is None or old.empty:
+                merged = values
+            elif values.empty or values.index[0] > old.index[-1]:
+                merged = pd.concat([old, values])
+            else:
+                merged = pd.concat([old, values])
+                merged = merged[~merged.index.duplicated(keep="last")].sort_index()
+            if not merged.empty and merged.index[0] < oldest:
+                merged = merged[merged.index >= oldest]
+            self.window[entity_id] = merged
+
+    def _forget(self, inventory: Inventory) -> None:
+        """Drop the window of entities that are no longer analyzed."""
+        known = {entity.entity_id for entity in inventory.entities()}
+        for entity_id in set(self.window) - known:
+            del self.window[entity_id]
+        self.windowed &= known
 
     async def _update_farm(
         self, farm_id: str, frames: dict[str, pd.DataFrame], result: TickResult
@@ -320,10 +356,16 @@ class AnalyzerService:
         if not fitted:
             return {}
         start = min(self.farms[farm_id].cursor for farm_id in fitted)
-        houses = [house for farm_id in fitted for house in farms[farm_id]]
-        series = await self._read(houses, start, end, result)
+        entities = [
+            entity
+            for farm_id in fitted
+            for house in farms[farm_id]
+            for entity in house.signals.values()
+        ]
+        series = await self._read(entities, start, end, result)
         if series is None:
             return None
+        self._remember(series, end - self._window)
         reports: dict[str, dict[str, Any]] = {}
         for farm_id in fitted:
             state = self.farms[farm_id]
@@ -357,6 +399,7 @@ class AnalyzerService:
         farms = inventory.farms()
         for farm_id in set(self.farms) - set(farms):
             del self.farms[farm_id]
+        self._forget(inventory)
         self.publisher.forget({house.device_id for house in inventory.houses.values()})
         if not await self._fit(farms, now, end, result):
             return result

@@ -189,12 +189,18 @@ async def test_every_point_reaches_the_analyzer_exactly_once() -> None:
     # Contiguous: no gap between the first fitted point and the last scored one.
     ordered = sorted(times)
     assert all(b - a == STEP for a, b in itertools.pairwise(ordered))
-    # Incremental reads only ask for the new points.
+    # Incremental reads only ask for the new points; refits read nothing (the window is kept).
     assert reader.reads[-1][1] - reader.reads[-1][0] <= STEP
+    assert len(reader.reads) == 1 + 8
+    refit = analyzers[0].fits[-1]["GW1_2"]
+    assert refit.index[-1] - refit.index[0] <= timedelta(days=14)
+    assert refit.index[-1] - refit.index[0] >= timedelta(days=14) - 2 * STEP
+    kept = service.window["sensor.house_2_temperature"]
+    assert kept.index[-1] - kept.index[0] < timedelta(days=14)
 
 
 async def test_new_house_triggers_a_refit_without_restart() -> None:
-    service, ha, _, clock, analyzers = _service(houses=1)
+    service, ha, reader, clock, analyzers = _service(houses=1)
     await service.tick()
     ha.houses = 2
     clock.now += STEP
@@ -202,6 +208,9 @@ async def test_new_house_triggers_a_refit_without_restart() -> None:
     assert result.fitted_farms == 1
     assert len(analyzers) == 2  # a fresh analyzer for the new set of houses
     assert "GW1_2" in analyzers[1].fits[0]
+    assert len(analyzers[1].fits[0]["GW1_1"]) == len(analyzers[1].fits[0]["GW1_2"])
+    # Only the new house's entities were read over the whole window.
+    assert reader.reads[2][1] - reader.reads[2][0] > timedelta(days=13)
     assert {r["device_id"] for r in ha.calls[-1]["reports"]} == {"dev1", "dev2"}
 
 
