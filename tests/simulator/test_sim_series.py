@@ -197,3 +197,14 @@ def test_durations() -> None:
     assert parse_duration("2d") == timedelta(days=2)
     assert parse_duration(30) == timedelta(seconds=30)
     assert np.isclose(parse_duration("1.5h").total_seconds(), 5400.0)
+
+
+def test_any_step_gives_the_same_values_at_shared_times() -> None:
+    """A 1-minute series (off the 5-minute integration grid) agrees with the 5-minute one."""
+    roles = ["temperature", "water_daily", "feed_daily"]
+    end = START + timedelta(hours=3)
+    fine = series.generate(_scenario(), START, end, timedelta(minutes=1), roles=roles).frame
+    coarse = series.generate(_scenario(), START, end, timedelta(minutes=5), roles=roles).frame
+    merged = coarse.merge(fine, on=["timestamp", "farm", "house", "role"], suffixes=("", "_1m"))
+    assert len(merged) == len(coarse)
+    np.testing.assert_allclose(merged["value"], merged["value_1m"], rtol=1e-9, atol=1e-9)
