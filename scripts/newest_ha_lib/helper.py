@@ -6,6 +6,7 @@ group of pyproject.toml, and a pip configuration that works inside the root. Eac
 function here so tests/packaging can check them without a chroot.
 
 Usage: python helper.py mirror [ETC_APT] | test-requirements PYPROJECT | pip-conf SRC ROOT
+       | junit-summary JUNIT_XML
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 #: pip options whose value names a package index or a wheel folder.
 INDEX_OPTIONS = frozenset({"index-url", "extra-index-url", "find-links"})
@@ -160,6 +162,42 @@ def pip_conf_for_root(text: str, root: Path) -> tuple[str, list[Path]]:
     return out.getvalue(), to_copy
 
 
+def junit_summary(xml_text: str) -> str:
+    """A Markdown table of passed/failed/error/skipped tests per test file, from pytest's JUnit XML.
+
+    docs/newest_ha.md records the newest release's results in this form; failing test ids are
+    listed under the table so the record says exactly what broke.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    failing: list[str] = []
+    for case in ElementTree.fromstring(xml_text).iter("testcase"):
+        module = case.get("classname", "").split("::")[0]
+        file = module.replace(".", "/") + ".py" if module else "?"
+        outcome = "passed"
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
+        if outcome == "skipped" and any(child.get("type") == "pytest.xfail" for child in case):
+            outcome = "xfailed"
+        row = counts.setdefault(file, dict.fromkeys(_OUTCOMES, 0))
+        row[outcome] += 1
+        if outcome in ("failed", "error"):
+            failing.append(f"{file}::{case.get('name')} ({outcome})")
+    lines = ["| test file | " + " | ".join(_OUTCOMES) + " |", "|---" * (len(_OUTCOMES) + 1) + "|"]
+    totals = dict.fromkeys(_OUTCOMES, 0)
+    for file, row in sorted(counts.items()):
+        lines.append(f"| {file} | " + " | ".join(str(row[o]) for o in _OUTCOMES) + " |")
+        for outcome in _OUTCOMES:
+            totals[outcome] += row[outcome]
+    lines.append("| **total** | " + " | ".join(str(totals[o]) for o in _OUTCOMES) + " |")
+    if failing:
+        lines += ["", "Failing:", "", *(f"- `{item}`" for item in failing)]
+    return "\n".join(lines) + "\n"
+
+
+_OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed")
+
+
 def _local_path(value: str) -> Path | None:
     """The absolute local path a pip option value names, or None for a URL or a word."""
     if value.startswith("file://"):
@@ -194,6 +232,8 @@ def main(argv: Sequence[str]) -> int:
             copy = root / path.relative_to("/")
             copy.parent.mkdir(parents=True, exist_ok=True)
             copy.write_bytes(path.read_bytes())
+    elif command == "junit-summary":
+        sys.stdout.write(junit_summary(Path(args[0]).read_text(encoding="utf-8")))
     else:
         sys.stderr.write(f"newest_ha: unknown helper command {command}\n")
         return 2

@@ -10,6 +10,7 @@ import pytest
 from scripts.newest_ha_lib.helper import (
     find_mirror,
     group_requirements,
+    junit_summary,
     mirrors_from_deb822,
     mirrors_from_one_line,
     pip_conf_for_root,
@@ -111,3 +112,22 @@ def test_pip_conf_keeps_ca_and_constraints_and_drops_missing_local_indexes(tmp_p
     assert parser.get("global", "index-url") == "https://pypi.org/simple"
     assert not parser.has_option("global", "extra-index-url")
     assert files == [ca]
+
+
+def test_junit_summary_counts_outcomes_per_file_and_lists_failures() -> None:
+    """The table docs/newest_ha.md records: per file, with failing ids spelled out."""
+    xml = """<testsuites><testsuite>
+      <testcase classname="tests.integration.test_init" name="test_setup"/>
+      <testcase classname="tests.integration.test_init" name="test_reload">
+        <failure message="boom"/></testcase>
+      <testcase classname="tests.packaging.test_manifest" name="test_doc">
+        <skipped type="pytest.xfail" message="not written yet"/></testcase>
+      <testcase classname="tests.packaging.test_manifest" name="test_teardown">
+        <error message="lingering timer"/></testcase>
+    </testsuite></testsuites>"""
+    summary = junit_summary(xml)
+    assert "| tests/integration/test_init.py | 1 | 1 | 0 | 0 | 0 |" in summary
+    assert "| tests/packaging/test_manifest.py | 0 | 0 | 1 | 0 | 1 |" in summary
+    assert "| **total** | 1 | 1 | 1 | 0 | 1 |" in summary
+    assert "- `tests/integration/test_init.py::test_reload (failed)`" in summary
+    assert "- `tests/packaging/test_manifest.py::test_teardown (error)`" in summary
