@@ -85,11 +85,20 @@ class Simulation:
         password: str = "demo",
     ) -> None:
         self.scenario = scenario
-        self.start = (start or scenario.start or datetime.now(UTC)).astimezone(UTC)
+        wall = datetime.now(UTC)
+        self.origin = (start or scenario.start or wall).astimezone(UTC)
+        """Anchor of the flock calendar and of relative event times."""
+        self.start = self.origin
+        """Simulated time when this process started; ``now()`` runs on from here."""
+        if start is None and scenario.start is not None and self.origin <= wall:
+            # A scenario pinned to a moment in the past is a timeline on the wall clock: the
+            # clock stands where that timeline is now, so a restarted simulator carries on
+            # (and at speed 1 shows the wall clock) instead of replaying from the start.
+            self.start = self.origin + (wall - self.origin) * speed
         self.speed = speed
         self.password = password
-        self.farms = build_farms(scenario, self.start)
-        self.faults: list[Fault] = scenario.faults(self.start)
+        self.farms = build_farms(scenario, self.origin)
+        self.faults: list[Fault] = scenario.faults(self.origin)
         self.sessions: dict[str, Session] = {}
         self.counters = Counters()
         self._real_start = time.monotonic()

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,21 @@ async def test_control_endpoints(sim_server: SimulatorServer, http: aiohttp.Clie
     assert status["requests"] == {}
     assert status["logins"] == 0
     assert status["faults"] == []
+
+
+def test_a_scenario_pinned_in_the_past_runs_on_the_wall_clock() -> None:
+    """demo_runner writes ``start: <stack start>``: a restart must carry on, not replay."""
+    origin = datetime.now(UTC) - timedelta(hours=5)
+    scenario = Scenario(farms=1, houses=1, start=origin)
+    simulation = Simulation(scenario)
+    assert abs((simulation.now() - datetime.now(UTC)).total_seconds()) < 5
+    assert simulation.origin == origin
+    fast = Simulation(scenario, speed=2.0)
+    assert abs((fast.now() - (origin + timedelta(hours=10))).total_seconds()) < 10
+    pinned = Simulation(scenario, start=origin)
+    assert abs((pinned.now() - origin).total_seconds()) < 5
+    future = Simulation(Scenario(start=datetime.now(UTC) + timedelta(days=1)))
+    assert future.now() > datetime.now(UTC) + timedelta(hours=23)
 
 
 async def test_clock_runs_at_the_chosen_speed(socket_enabled: None) -> None:
