@@ -580,7 +580,7 @@ class DemoStack:
                 f"/api/config/automation/config/{automation_id}",
                 {
                     "id": automation_id,
-                    "alias": f"Rotem farm: {blueprint['metadata'].get('name', path)}",
+                    "alias": str(blueprint["metadata"].get("name", path)),
                     "description": f"Created by the demo from blueprint {path}",
                     "use_blueprint": {"path": path, "input": values},
                 },
@@ -676,7 +676,9 @@ class DemoStack:
         log("starting Home Assistant (first start takes a little while)")
         await self.start_home_assistant()
         log("adding the Rotem farm through the config flow")
-        await self.add_rotem_farm()
+        entry_id = await self.add_rotem_farm()
+        # Poll every minute (the options flow's minimum; the default is 5) so the farm is lively.
+        await self.set_update_interval(entry_id, 1)
         log(f"adding the manual farm {MANUAL_FARM_NAME!r} and linking its helpers")
         await self.add_manual_farm()
         await self.wait_for_values()
