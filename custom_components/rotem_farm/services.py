@@ -113,6 +113,17 @@ def _loaded_entry(hass: HomeAssistant, entry_id: str) -> RotemFarmConfigEntry | 
     return entry
 
 
+def _config_entry_ids(device: Any) -> set[str]:
+    """The entries a device belongs to, on every supported HA.
+
+    From HA 2026.8 a device belongs to exactly one entry (``config_entry_id``) and reading the
+    old ``config_entries`` set is reported as deprecated; before, only the set exists.
+    """
+    if isinstance(entry_id := getattr(device, "config_entry_id", None), str):
+        return {entry_id}
+    return set(device.config_entries)
+
+
 def _house_of_device(
     hass: HomeAssistant, device_id: str
 ) -> tuple[RotemFarmConfigEntry, int] | None:
@@ -120,7 +131,7 @@ def _house_of_device(
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
         return None
-    for entry_id in device.config_entries:
+    for entry_id in _config_entry_ids(device):
         if (entry := _loaded_entry(hass, entry_id)) is None:
             continue
         for domain, identifier in device.identifiers:

@@ -56,6 +56,14 @@ HEATING_REPORT: dict[str, Any] = {
 }
 
 
+def find_device(hass: HomeAssistant, identifier: str, entry_id: str) -> dr.DeviceEntry | None:
+    """Look a device up by identifier on every supported HA (the lookup changed in 2026.8)."""
+    registry = dr.async_get(hass)
+    if hasattr(registry, "async_get_device_by_identifier"):
+        return registry.async_get_device_by_identifier((DOMAIN, identifier), entry_id)
+    return registry.async_get_device(identifiers={(DOMAIN, identifier)})
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/rotem_farm in every test."""
@@ -105,7 +113,7 @@ def state_of(hass: HomeAssistant, platform: str, house: int, key: str) -> State:
 
 def house_device_id(hass: HomeAssistant, house: int) -> str:
     """The HA device id the analyzer sends for a house."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{FARM_ID}_{house}")})
+    device = find_device(hass, f"{FARM_ID}_{house}", "hilltop_entry")
     assert device is not None
     return device.id
 

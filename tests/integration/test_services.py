@@ -40,6 +40,14 @@ VALID_REPORT: dict[str, Any] = {
 }
 
 
+def find_device(hass: HomeAssistant, identifier: str, entry_id: str) -> dr.DeviceEntry | None:
+    """Look a device up by identifier on every supported HA (the lookup changed in 2026.8)."""
+    registry = dr.async_get(hass)
+    if hasattr(registry, "async_get_device_by_identifier"):
+        return registry.async_get_device_by_identifier((DOMAIN, identifier), entry_id)
+    return registry.async_get_device(identifiers={(DOMAIN, identifier)})
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/rotem_farm in every test."""
@@ -52,6 +60,7 @@ async def manual_farm(hass: HomeAssistant) -> MockConfigEntry:
         domain=DOMAIN,
         title="Hilltop",
         unique_id=FARM_ID,
+        entry_id="hilltop_entry",
         data={CONF_FARM_KIND: FARM_KIND_MANUAL, CONF_HOUSES: 2, CONF_CAPACITY: 20000},
     )
     entry.add_to_hass(hass)
@@ -71,6 +80,7 @@ def rotem_farm(hass: HomeAssistant, manual_farm: MockConfigEntry) -> MockConfigE
         domain=DOMAIN,
         title="Valley",
         unique_id=ROTEM_FARM_ID,
+        entry_id="valley_entry",
         data={CONF_FARM_KIND: FARM_KIND_ROTEM},
     )
     entry.add_to_hass(hass)
@@ -92,7 +102,8 @@ def rotem_farm(hass: HomeAssistant, manual_farm: MockConfigEntry) -> MockConfigE
 
 def device_id_of(hass: HomeAssistant, identifier: str) -> str:
     """The HA device id of a farm or house device."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    entry_id = "valley_entry" if identifier.startswith(ROTEM_FARM_ID) else "hilltop_entry"
+    device = find_device(hass, identifier, entry_id)
     assert device is not None
     return device.id
 
@@ -377,3 +388,17 @@ async def test_services_yaml_describes_every_field(
     for service in descriptions.values():
         for field in service["fields"].values():
             assert "selector" in field
+
+
+def test_device_entries_on_every_ha() -> None:
+    """A device's entries come from config_entry_id (HA 2026.8+) or config_entries (before)."""
+    from custom_components.rotem_farm.services import _config_entry_ids
+
+    class NewDevice:
+        config_entry_id = "one"
+
+    class OldDevice:
+        config_entries = frozenset({"one", "two"})
+
+    assert _config_entry_ids(NewDevice()) == {"one"}
+    assert _config_entry_ids(OldDevice()) == {"one", "two"}
