@@ -271,6 +271,14 @@ def _factors(t: FloatArray, faults: Sequence[Fault]) -> _Factors:
         elif fault.kind == "fan_failure":
             loss = fault.param("severity", 0.6) * _ramp(t, start, _INERTIA) * active
             vent = vent * (1.0 - loss) * (1.0 - fault.param("wear_loss", 0.3) * _wear(t, fault))
+        elif fault.kind in {"heater_wear", "fan_wear"}:
+            # Wear alone: capacity fades over ``wear_days`` from the start and stays faded.
+            span = max(fault.param("wear_days", 3.0), 1e-3) * DAY
+            fade = fault.param("wear_loss", 0.4) * np.clip((t - start) / span, 0.0, 1.0) * active
+            if fault.kind == "heater_wear":
+                heater = heater * (1.0 - fade)
+            else:
+                vent = vent * (1.0 - fade)
         elif fault.kind == "water_leak":
             leak = leak + fault.param("extra", 0.5) * _ramp(t, start, 1800.0) * active
         elif fault.kind == "water_blockage":

@@ -23,7 +23,9 @@ SCENARIO_DIR = Path(__file__).parent / "scenarios"
 HOUSE_FAULTS = frozenset(
     {
         "heater_failure",
+        "heater_wear",
         "fan_failure",
+        "fan_wear",
         "probe_stuck",
         "probe_drift",
         "probe_dropout",

@@ -151,6 +151,22 @@ def test_heater_wear_raises_run_time_before_the_failure() -> None:
     assert worn.onset == worn.start - timedelta(days=3)
 
 
+def test_wear_alone_fades_capacity_gradually() -> None:
+    farm = _farm(climate_mean=6.0, climate_season_amplitude=0.0)
+    house = farm.houses[1]
+    wear = _fault("heater_wear", "0s", house=2, wear_days=4, wear_loss=0.5)
+    t = _times(6 * 24, step_minutes=30)
+    normal = model.evaluate(farm, house, t)["heat_fraction"]
+    worn = model.evaluate(farm, house, t, [wear])["heat_fraction"]
+    day = (t - t[0]) // model.DAY
+    extra = [float((worn - normal)[day == d].mean()) for d in range(6)]
+    assert extra[0] < extra[2] < extra[3]
+    assert all(value >= 0.0 for value in extra)
+    fans = _fault("fan_wear", "0s", house=2, wear_days=2, wear_loss=0.5)
+    pressure = model.evaluate(farm, house, t, [fans])["static_pressure"]
+    assert pressure[day == 5].mean() < pressure[day == 0].mean() - 3.0
+
+
 def test_fan_failure_heats_a_warm_house_and_drops_the_pressure() -> None:
     """Older birds on a hot day: the ventilation is at its maximum, so lost fans show."""
     farm = _farm(climate_mean=28.0, climate_season_amplitude=0.0)
