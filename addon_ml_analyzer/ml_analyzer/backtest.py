@@ -258,7 +258,11 @@ def main(argv: list[str]) -> int:
     start = datetime.fromisoformat(args.start) if args.start else DEFAULT_START
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
-    outcome = run_scenario(scenario, start, args.days, args.sensitivity)
+    try:
+        outcome = run_scenario(scenario, start, args.days, args.sensitivity)
+    except (ScenarioError, ValueError) as err:
+        print(f"cannot run scenario {args.scenario}: {err}", file=sys.stderr)
+        return 2
     for fault in outcome.faults:
         print(
             f"fault {fault.kind} house {fault.house}: "
