@@ -1222,7 +1222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start all, wait for values, print a summary and stop (also ROTEM_DEMO_CHECK=1)",
     )
     parser.add_argument("--dir", type=Path, default=REPO_ROOT / ".demo", help="state directory")
-    parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed")
     parser.add_argument(
         "--fault-in",
