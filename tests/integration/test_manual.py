@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from enum import Enum
 from typing import Any
 
 import pytest
@@ -491,13 +493,23 @@ def entity_snapshot(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
             "unique_id": entity.unique_id,
             "translation_key": entity.translation_key,
             "original_name": entity.original_name,
-            "original_device_class": entity.original_device_class,
-            "entity_category": entity.entity_category,
-            "disabled_by": entity.disabled_by,
+            "original_device_class": plain_value(entity.original_device_class),
+            "entity_category": plain_value(entity.entity_category),
+            "disabled_by": plain_value(entity.disabled_by),
             "state": state.state,
-            "attributes": dict(state.attributes),
+            "attributes": plain(state.attributes),
         }
     return result
+
+
+def plain_value(value: Any) -> Any:
+    """An enum's value, anything else as it is (newer HA uses enums in more places)."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def plain(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes with plain-string keys and values, as newer HA types them differently."""
+    return {str(key): plain_value(value) for key, value in attributes.items()}
 
 
 @pytest.mark.freeze_time("2026-11-23T10:00:00+00:00")
