@@ -21,6 +21,7 @@ from .analysis import AnalysisStore
 from .const import CONF_BASE_URL, CONF_FARM_KIND, DEFAULT_BASE_URL, DOMAIN, FARM_KIND_MANUAL
 from .coordinator import STORAGE_VERSION, RotemFarmCoordinator
 from .data import CONF_API_STYLE, DEFAULT_API_STYLE, RotemFarmConfigEntry, RotemFarmData
+from .entity import FARM_MODEL, farm_device_info
 from .manual import ManualFarm, async_remove_manual_store
 from .rotemnet import RotemClient
 from .services import async_setup_services
@@ -77,6 +78,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) ->
         )
         coordinator = RotemFarmCoordinator(hass, entry, client)
         await coordinator.async_config_entry_first_refresh()
+        # The farm device first: every house device points to it (via_device).
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=entry.entry_id,
+            **farm_device_info(
+                entry,
+                name=entry.title,
+                model=FARM_MODEL,
+                sw_version=coordinator.data.farm_info.gateway_version,
+            ),
+        )
         entry.runtime_data = RotemFarmData(
             farm_id=farm_id,
             kind=entry.data[CONF_FARM_KIND],

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .data import RotemFarmConfigEntry
 
 MANUFACTURER_ROTEM = "Munters (Rotem)"
+FARM_MODEL = "RotemNetWeb farm"
 
 
 def _farm_id(entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry) -> str:

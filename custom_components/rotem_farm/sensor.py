@@ -31,7 +31,12 @@ from .analysis import analysis_sensors
 from .const import CONF_TARGET_AGE, DEFAULT_TARGET_AGE
 from .coordinator import RotemFarmCoordinator, RotemFarmSnapshot
 from .data import RotemFarmConfigEntry, RotemFarmData
-from .entity import RotemFarmCoordinatorEntity, farm_device_info, house_device_info
+from .entity import (
+    FARM_MODEL,
+    RotemFarmCoordinatorEntity,
+    farm_device_info,
+    house_device_info,
+)
 from .flock import expected_harvest_date
 from .manual import manual_house_sensors
 from .rotemnet import Equipment, HistoryKind, House, Units
@@ -460,7 +465,7 @@ class RotemFarmSensor(RotemFarmCoordinatorEntity, SensorEntity):
             farm_device_info(
                 coordinator.config_entry,
                 name=coordinator.config_entry.title,
-                model="RotemNetWeb farm",
+                model=FARM_MODEL,
                 sw_version=info.gateway_version,
             ),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
@@ -361,3 +362,90 @@ async def test_remove_entry_deletes_store(
     await hass.config_entries.async_remove(rotem_entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+async def test_missing_values_are_unknown(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+) -> None:
+    """A controller that reports no growth day or heaters gives unknown, never a made-up 0."""
+    bare = replace(site.houses[1], growth_day=None, heaters=None)
+    mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: bare})
+    await _setup(hass, rotem_entry)
+    for key in ("placement_date", "expected_harvest", "heaters_running", "growth_day"):
+        assert state_of(hass, f"sensor.green_valley_house_1_{key}") == "unknown", key
+
+
+async def test_placement_date_restored_and_kept(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A stored placement date one day off the derived one is kept (same flock)."""
+    today = dt_util.now().date()
+    stored = today - timedelta(days=22)
+    hass_storage[f"{DOMAIN}.{rotem_entry.entry_id}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.{rotem_entry.entry_id}",
+        "data": {
+            "placement": {"1": {"date": stored.isoformat(), "growth_day": 21}},
+            "water": {"day": today.isoformat(), "total": 100.0, "last": {"1": 900.0}},
+        },
+    }
+    await _setup(hass, rotem_entry)
+    assert state_of(hass, "sensor.green_valley_house_1_placement_date") == stored.isoformat()
+    derived = today - timedelta(days=21)
+    assert state_of(hass, "sensor.green_valley_house_2_placement_date") == derived.isoformat()
+    # Restored farm total 100 L + house 1 rose 79 L + houses 2-6 first seen today.
+    assert float(state_of(hass, "sensor.green_valley_farm_water_today")) == 100 + 79 + (
+        921 + 965 + 990 + 954 + 906
+    )
+
+
+async def test_history_without_finished_day(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+) -> None:
+    """Only the running day known, or no heater minutes: yesterday's values are unknown."""
+
+    def partial_only(house: int, kind: HistoryKind) -> History:
+        values: dict[str, float | None] = (
+            {"TotalDrink": 5.0} if kind is HistoryKind.WATER else {"Heater_1": None}
+        )
+        rows = (HistoryRow(growth_day=20, values=values),)
+        if house == 1:
+            rows = (HistoryRow(growth_day=21, values=values, partial=True),)
+        return History(house_number=house, kind=kind, rows=rows)
+
+    mock_client.get_history.side_effect = partial_only
+    rotem_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_HISTORY: True})
+    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "unknown"
+    assert state_of(hass, "sensor.green_valley_house_2_water_yesterday") == "5.0"
+    assert state_of(hass, "sensor.green_valley_house_2_heater_run_time_yesterday") == "unknown"
+
+
+async def test_manual_farm_devices_are_not_removable(hass: HomeAssistant) -> None:
+    """A manual farm's houses are set by its house count, not deleted one by one."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Hilltop",
+        unique_id="manual-id",
+        data={"farm_kind": "manual", "houses": 1},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "manual-id_1")})
+    assert device is not None
+    from custom_components.rotem_farm import async_remove_config_entry_device
+
+    assert not await async_remove_config_entry_device(hass, entry, device)
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
