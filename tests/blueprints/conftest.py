@@ -95,24 +95,27 @@ async def setup_blueprint_automation(
     hass: HomeAssistant, blueprint: str, inputs: Mapping[str, Any]
 ) -> None:
     """Create one automation from a blueprint, as the UI's "create automation" would."""
-    stem = blueprint.removesuffix(".yaml")
-    assert await async_setup_component(
-        hass,
-        "automation",
+    await setup_blueprint_automations(hass, [(blueprint, inputs)])
+
+
+async def setup_blueprint_automations(
+    hass: HomeAssistant, automations: list[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Create automations from blueprints in one go (the automation integration sets up once).
+
+    Each is named after its blueprint (``automation.test_<file stem>``) and must come up on.
+    """
+    configs = [
         {
-            "automation": [
-                {
-                    "id": f"test_{stem}",
-                    "alias": f"Test {stem}",
-                    "use_blueprint": {
-                        "path": f"{DOMAIN}/{blueprint}",
-                        "input": dict(inputs),
-                    },
-                }
-            ]
-        },
-    )
+            "id": f"test_{blueprint.removesuffix('.yaml')}",
+            "alias": f"Test {blueprint.removesuffix('.yaml')}",
+            "use_blueprint": {"path": f"{DOMAIN}/{blueprint}", "input": dict(inputs)},
+        }
+        for blueprint, inputs in automations
+    ]
+    assert await async_setup_component(hass, "automation", {"automation": configs})
     await hass.async_block_till_done()
-    state = hass.states.get(f"automation.test_{stem}")
-    assert state is not None, "the automation was not created from the blueprint"
-    assert state.state == "on", f"automation is {state.state}: {state.attributes}"
+    for blueprint, _ in automations:
+        state = hass.states.get(f"automation.test_{blueprint.removesuffix('.yaml')}")
+        assert state is not None, f"no automation was created from {blueprint}"
+        assert state.state == "on", f"automation is {state.state}: {state.attributes}"
