@@ -12,6 +12,7 @@ import json
 import math
 import os
 import shlex
+import signal
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -171,3 +172,34 @@ async def test_addon_command_fails_with_1_when_influxdb_is_down(
     assert "InfluxDB 1.x unavailable" in log
     assert "pw-42" not in log
     assert farm.reports == []
+
+
+async def test_service_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """The Supervisor stops add-ons with SIGTERM: the loop (here in back-off) ends with 0."""
+    from tests.support.influxdb import _free_port
+
+    options_path = tmp_path / "options.json"
+    options_path.write_text(json.dumps({"log_level": "info"}))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ADDON),
+        "SUPERVISOR_TOKEN": "token-that-is-never-accepted",
+        "ML_ANALYZER_HOME_ASSISTANT_URL": f"http://127.0.0.1:{_free_port()}",
+    }
+    command = addon_command(options_path)[:-1]  # without --once: the service loop
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    seen = b""
+    while b"Home Assistant unavailable" not in seen:
+        line = await asyncio.wait_for(process.stderr.readline(), timeout=60)
+        assert line, seen.decode()
+        seen += line
+    process.send_signal(signal.SIGTERM)
+    rest = await asyncio.wait_for(process.stderr.read(), timeout=30)
+    await process.wait()
+    log = (seen + rest).decode()
+    assert process.returncode == 0, log
+    assert "Stopped" in log
+    assert "token-that-is-never-accepted" not in log
