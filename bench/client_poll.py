@@ -98,6 +98,8 @@ async def main() -> None:
         os.cpu_count() or 0,
         f"cpus {platform.machine()} python {platform.python_version()}",
     )
+    # Other processes share the machine: CPU figures below are steadier than wall times.
+    figure("load_average_1min", round(os.getloadavg()[0], 2), "")
     parse_time()
     await poll_hour(1)
     await poll_hour(50)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -72,49 +72,79 @@ class HouseReport:
 def house_report(
     farm: FarmModel, house: HouseModel, when: datetime, faults: Sequence[Fault]
 ) -> HouseReport:
-    """Evaluate one house for an answer of the cloud at ``when``.
+    """Evaluate one house for an answer of the cloud at ``when``."""
+    return house_reports(farm, [house], when, faults)[0]
 
-    One model pass covers the moment shown, the last 24 hours (hourly), the alarm window and
-    today's integration grid: small passes cost mostly numpy call overhead, so batching them
-    keeps a 50-farm benchmark fast.
+
+def house_reports(
+    farm: FarmModel, houses: Sequence[HouseModel], when: datetime, faults: Sequence[Fault]
+) -> list[HouseReport]:
+    """Evaluate houses of one farm for an answer of the cloud at ``when``.
+
+    One model pass covers, for every house showing the same moment, that moment, the last 24
+    hours (hourly), the alarm window and today's integration grid: small passes cost mostly
+    numpy call overhead, so batching them keeps a 50-farm benchmark fast.
     """
     now = np.array([model.epoch(when)])
-    shown, connection = model.reported_times(farm, house, now, faults)
-    shown_at = datetime.fromtimestamp(float(shown[0]), UTC)
-    hours = shown[0] - 3600.0 * np.arange(24, dtype=np.float64)
-    alarm_window = shown[0] - 60.0 * np.arange(int(model.ALARM_SECONDS // 60) + 1)
+    groups: dict[float, list[tuple[int, HouseModel, int]]] = {}
+    for position, house in enumerate(houses):
+        shown, status = model.reported_times(farm, house, now, faults)
+        groups.setdefault(float(shown[0]), []).append((position, house, int(status[0])))
+    reports: list[HouseReport | None] = [None] * len(houses)
+    for shown_seconds, members in groups.items():
+        group = [house for _, house, _ in members]
+        for (position, _, link), report in zip(
+            members, _reports_at(farm, group, shown_seconds, faults), strict=True
+        ):
+            reports[position] = replace(report, connection=link)
+    return [report for report in reports if report is not None]
+
+
+def _reports_at(
+    farm: FarmModel, houses: list[HouseModel], shown_seconds: float, faults: Sequence[Fault]
+) -> list[HouseReport]:
+    shown = np.array([shown_seconds])
+    shown_at = datetime.fromtimestamp(shown_seconds, UTC)
+    hours = shown_seconds - 3600.0 * np.arange(24, dtype=np.float64)
+    alarm_window = shown_seconds - 60.0 * np.arange(int(model.ALARM_SECONDS // 60) + 1)
     grid = model.integration_grid(farm, shown)
     times = np.concatenate([shown, hours, alarm_window, grid])
-    signals = model.evaluate(farm, house, times, faults)
-    parts = np.cumsum([1, hours.size, alarm_window.size])
-
-    def part(role: str, index: int) -> FloatArray:
-        edges = (0, *parts.tolist(), times.size)
-        return signals[role][edges[index] : edges[index + 1]]
-
-    on_grid = {role: part(role, 3) for role in ("water_rate", "feed_rate")}
-    water, feed = model.daily_totals(farm, house, shown, faults, on_grid)
+    batch = model.evaluate_houses(farm, houses, times, faults)
+    edges = (0, *np.cumsum([1, hours.size, alarm_window.size]).tolist(), times.size)
     units = farm.options.units
-    values = {role: convert(role, float(series[0]), units) for role, series in signals.items()}
-    values["water_daily"] = convert("water_daily", float(water[0]), units)
-    values["feed_daily"] = convert("feed_daily", float(feed[0]), units)
-    deviation = np.abs(part("temperature", 2) - part("set_temperature", 2))
     local = shown_at + timedelta(hours=farm.options.utc_offset_hours)
-    return HouseReport(
-        farm=farm.number,
-        house=house.number,
-        shown_at=shown_at,
-        connection=int(connection[0]),
-        alarm=bool(np.all(deviation > model.ALARM_DEVIATION)),
-        controller_time=f"{local.hour:02d}:{local.minute:02d}",
-        values=values,
-        last_24h_average=tuple(
-            convert("temperature", float(v), units) for v in part("temperature", 1)
-        ),
-        last_24h_target=tuple(
-            convert("set_temperature", float(v), units) for v in part("set_temperature", 1)
-        ),
-    )
+    reports = []
+    for row, house in enumerate(houses):
+
+        def part(role: str, index: int, row: int = row) -> FloatArray:
+            return batch[role][row, edges[index] : edges[index + 1]]
+
+        on_grid = {role: part(role, 3) for role in ("water_rate", "feed_rate")}
+        water, feed = model.daily_totals(farm, house, shown, faults, on_grid)
+        values = {
+            role: convert(role, float(series[row, 0]), units) for role, series in batch.items()
+        }
+        values["water_daily"] = convert("water_daily", float(water[0]), units)
+        values["feed_daily"] = convert("feed_daily", float(feed[0]), units)
+        deviation = np.abs(part("temperature", 2) - part("set_temperature", 2))
+        reports.append(
+            HouseReport(
+                farm=farm.number,
+                house=house.number,
+                shown_at=shown_at,
+                connection=1,
+                alarm=bool(np.all(deviation > model.ALARM_DEVIATION)),
+                controller_time=f"{local.hour:02d}:{local.minute:02d}",
+                values=values,
+                last_24h_average=tuple(
+                    convert("temperature", float(v), units) for v in part("temperature", 1)
+                ),
+                last_24h_target=tuple(
+                    convert("set_temperature", float(v), units) for v in part("set_temperature", 1)
+                ),
+            )
+        )
+    return reports
 
 
 def truth(report: HouseReport) -> dict[str, object]:

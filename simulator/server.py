@@ -23,7 +23,7 @@ from aiohttp import web
 
 from . import wire
 from .model import FarmModel, build_farms
-from .report import house_report, truth
+from .report import house_reports, truth
 from .scenario import Fault, FaultEvent, Scenario, ScenarioError, resolve
 
 _LOGGER = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class Simulation:
         now = self.now()
         farms = []
         for farm in self.farms:
-            houses = [truth(house_report(farm, house, now, self.faults)) for house in farm.houses]
+            houses = [truth(r) for r in house_reports(farm, farm.houses, now, self.faults)]
             farms.append(
                 {
                     "farm": farm.number,
