@@ -23,7 +23,7 @@ import numpy as np
 
 from . import model
 from .model import FarmModel, HouseModel
-from .report import HouseReport, convert, house_report
+from .report import HouseReport, convert, house_report, house_reports
 from .scenario import Fault
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -180,9 +180,9 @@ def site_controllers_info(
     house_template = captured["FarmHouses"][0]
     houses = []
     per_house: dict[int, dict[str, str]] = {}
-    for house in farm.houses:
+    reports = house_reports(farm, farm.houses, when, faults)
+    for house, report in zip(farm.houses, reports, strict=True):
         mine = _house_faults(farm, house, faults)
-        report = house_report(farm, house, when, mine)
         # Shallow copies: the all-zero ``Data`` blocks are the same for every house and the
         # answer is serialised before anyone could change them.
         entry = dict(house_template)
