@@ -314,7 +314,18 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
                     continue
                 suffix = identifier.removeprefix(f"{farm_id}_")
                 if suffix.isdigit() and int(suffix) not in current:
-                    registry.async_update_device(
-                        device.id, remove_config_entry_id=self.config_entry.entry_id
-                    )
+                    self._detach_device(registry, device)
                     self.known_houses.discard(int(suffix))
+
+    def _detach_device(self, registry: dr.DeviceRegistry, device: dr.DeviceEntry) -> None:
+        """Remove a house device from this entry, in the running HA's device model.
+
+        From HA 2026.8 a device belongs to exactly one config entry (``config_entry_id``) and
+        is removed outright; before, it could be shared, so only this entry lets go of it.
+        """
+        if hasattr(device, "config_entry_id"):
+            registry.async_remove_device(device.id)
+        else:
+            registry.async_update_device(
+                device.id, remove_config_entry_id=self.config_entry.entry_id
+            )
