@@ -47,11 +47,6 @@ def convert(role: str, value: float, units: str) -> float:
     return value
 
 
-def convert_delta(value: float, units: str) -> float:
-    """A temperature difference in the farm's units."""
-    return value * 9.0 / 5.0 if units == "imperial" else value
-
-
 @dataclass(frozen=True, slots=True)
 class HouseReport:
     """One house as the cloud shows it (farm units; NaN = the controller reports nothing)."""
