@@ -273,3 +273,15 @@ def test_sensitivity_levels_are_ordered() -> None:
     assert SENSITIVITY["high"].z_on < SENSITIVITY["medium"].z_on < SENSITIVITY["low"].z_on
     with pytest.raises(ValueError, match="sensitivity"):
         FarmAnalyzer(sensitivity="extreme")  # type: ignore[arg-type]
+
+
+def test_future_points_never_change_past_evidence() -> None:
+    farm = make_farm(water_blockage)
+    cut = START + pd.Timedelta(days=4, hours=3)
+    early = farm_evidence({h: f[f.index <= cut] for h, f in farm.items()})
+    full = farm_evidence(farm)
+    for house, evidence in early.items():
+        later = {stream.name: stream for stream in full[house].streams}
+        for stream in evidence.streams:
+            past = later[stream.name].z.loc[: stream.z.index[-1]]
+            pd.testing.assert_series_equal(stream.z, past, check_names=False)
