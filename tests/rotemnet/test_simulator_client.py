@@ -180,14 +180,14 @@ async def test_outage_is_a_connection_error(
 async def test_hanging_requests_and_slow_answers_time_out(
     sim: SimulatorServer, http: aiohttp.ClientSession
 ) -> None:
-    client = _client(http, sim, request_timeout=0.3)
+    client = _client(http, sim, request_timeout=1.0)
     await client.login()
-    sim.simulation.add_fault({"kind": "slow_answers", "params": {"delay_seconds": 2}})
+    sim.simulation.add_fault({"kind": "slow_answers", "params": {"delay_seconds": 3}})
     with pytest.raises(RotemConnectionError):
         await client.get_site()
     sim.simulation.faults.clear()
     sim.simulation.add_fault(
-        {"kind": "cloud_outage", "params": {"mode": "timeout", "hold_seconds": 1}}
+        {"kind": "cloud_outage", "params": {"mode": "timeout", "hold_seconds": 2}}
     )
     with pytest.raises(RotemConnectionError):
         await client.get_site()
