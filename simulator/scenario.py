@@ -42,6 +42,7 @@ CLOUD_FAULTS = frozenset(
         "slow_answers",
         "session_expired",
         "wrong_password",
+        "no_farm",
         "malformed_json",
         "bom",
     }

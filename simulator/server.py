@@ -279,7 +279,12 @@ class SimulatorApp:
                 await asyncio.sleep(outage.param("hold_seconds", 120.0))
                 return web.Response(status=504, text="Gateway Time-out", content_type="text/plain")
             status = int(outage.param("status", 503))
-            return web.Response(status=status, text=_OUTAGE_PAGE, content_type="text/html")
+            headers = {}
+            if "retry_after" in outage.params:
+                headers["Retry-After"] = str(int(outage.param("retry_after", 0)))
+            return web.Response(
+                status=status, text=_OUTAGE_PAGE, content_type="text/html", headers=headers
+            )
         slow = self.sim.cloud_fault("slow_answers", farm)
         if slow is not None:
             self.sim.spend(slow)
@@ -310,9 +315,12 @@ class SimulatorApp:
         )
         self.sim.sessions[token] = session
         self.sim.counters.logins += 1
-        response = self._reply(
-            wire.login_answer(farm, token, session.connection_token, session.created), None
-        )
+        answer = wire.login_answer(farm, token, session.connection_token, session.created)
+        if self.sim.cloud_fault("no_farm", farm.number) is not None:
+            # The account exists but has no farm selected: no connection token, no gateway.
+            answer["reponseObj"]["FarmConnectionInfo"] = None
+            self.sim.sessions.pop(token)
+        response = self._reply(answer, None)
         response.set_cookie(SESSION_COOKIE, session.cookie, path="/", httponly=True)
         return response
 

@@ -19,7 +19,9 @@ from custom_components.rotem_farm.rotemnet import (
     RotemAuthError,
     RotemClient,
     RotemConnectionError,
+    RotemNoFarmError,
     RotemParseError,
+    RotemRateLimitError,
 )
 from simulator.scenario import FarmOptions, Scenario
 from simulator.server import Simulation, SimulatorServer
@@ -175,6 +177,27 @@ async def test_outage_is_a_connection_error(
     assert sim.simulation.counters.requests["GetSiteControllersInfo"] == 4, "1 + 1 + 2 retries"
     sim.simulation.faults.clear()
     assert len((await client.get_site()).houses) == 4
+
+
+async def test_throttling_with_retry_after_is_a_rate_limit_error(
+    sim: SimulatorServer, http: aiohttp.ClientSession
+) -> None:
+    client = _client(http, sim, retry_delays=(0.01,), max_retry_after=0.01)
+    await client.login()
+    sim.simulation.add_fault({"kind": "cloud_outage", "params": {"status": 429, "retry_after": 7}})
+    with pytest.raises(RotemRateLimitError) as caught:
+        await client.get_site()
+    assert caught.value.retry_after == 7.0
+    assert sim.simulation.counters.requests["GetSiteControllersInfo"] == 2, "one retry"
+
+
+async def test_account_without_farm_is_a_no_farm_error(
+    sim: SimulatorServer, http: aiohttp.ClientSession
+) -> None:
+    sim.simulation.add_fault({"kind": "no_farm", "farm": 1})
+    with pytest.raises(RotemNoFarmError):
+        await _client(http, sim).login()
+    assert sim.simulation.sessions == {}
 
 
 async def test_hanging_requests_and_slow_answers_time_out(
