@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+import voluptuous as vol
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
@@ -37,6 +38,7 @@ from homeassistant.core import (
     State,
     callback,
 )
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
@@ -53,6 +55,7 @@ from .const import (
     CONF_TARGET_AGE,
     DEFAULT_TARGET_AGE,
     DOMAIN,
+    LOGGER,
 )
 from .entity import RotemFarmEntity, farm_device_info, house_device_info
 from .flock import expected_harvest_date, growth_day_from_placement
@@ -152,6 +155,8 @@ class ManualFarm:
             number: HouseFlock(capacity=self.default_capacity) for number in self.house_numbers
         }
         self._listeners: dict[int, list[Callable[[], None]]] = {}
+        # The last state of each linked helper already taken over (persisted with the flocks).
+        self._helper_seen: dict[str, str] = {}
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, _storage_key(entry.entry_id)
         )
@@ -164,6 +169,11 @@ class ManualFarm:
         """
         stored = await self._store.async_load()
         houses = stored.get("houses", {}) if isinstance(stored, dict) else {}
+        seen = stored.get("helpers_seen", {}) if isinstance(stored, dict) else {}
+        if isinstance(seen, dict):
+            self._helper_seen.update(
+                {str(entity_id): str(value) for entity_id, value in seen.items()}
+            )
         for number in self.house_numbers:
             if isinstance(house := houses.get(str(number)), dict):
                 self._flocks[number] = HouseFlock.from_dict(house, self.default_capacity)
@@ -224,8 +234,14 @@ class ManualFarm:
         placement_date: date | None = _UNSET,
         bird_count: int | None = _UNSET,
         capacity: int | None = _UNSET,
+        from_helper: bool = False,
     ) -> None:
-        """Change some fields of a house's flock, persist them and tell the entities."""
+        """Change some fields of a house's flock, persist them and tell the entities.
+
+        A change made here (entity, button, service) is also written to the linked helpers, so
+        the farmer's own dashboard helpers never show the previous flock; a change that came
+        from a helper is not echoed back to it.
+        """
         changes: dict[str, Any] = {
             name: value
             for name, value in (
@@ -243,6 +259,54 @@ class ManualFarm:
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY_SECONDS)
         for update_callback in list(self._listeners.get(house_number, ())):
             update_callback()
+        if not from_helper:
+            self._push_to_helpers(house_number, current, updated)
+
+    @callback
+    def _push_to_helpers(self, house_number: int, before: HouseFlock, after: HouseFlock) -> None:
+        """Write changed flock fields to the house's linked input_datetime / input_number."""
+        calls: list[tuple[str, str, dict[str, Any]]] = []
+        placement_link = self.link(house_number, LINK_PLACEMENT_DATE)
+        if (
+            placement_link
+            and placement_link.startswith("input_datetime.")
+            and after.placement_date is not None
+            and after.placement_date != before.placement_date
+        ):
+            calls.append(
+                (
+                    "input_datetime",
+                    "set_datetime",
+                    {"entity_id": placement_link, "date": after.placement_date.isoformat()},
+                )
+            )
+        count_link = self.link(house_number, LINK_BIRD_COUNT)
+        if (
+            count_link
+            and count_link.split(".", 1)[0] in ("input_number", "number")
+            and after.bird_count is not None
+            and after.bird_count != before.bird_count
+        ):
+            calls.append(
+                (
+                    count_link.split(".", 1)[0],
+                    "set_value",
+                    {"entity_id": count_link, "value": after.bird_count},
+                )
+            )
+        for domain, service, data in calls:
+            self.entry.async_create_background_task(
+                self.hass,
+                self._async_call_helper(domain, service, data),
+                f"{DOMAIN} update {data['entity_id']}",
+            )
+
+    async def _async_call_helper(self, domain: str, service: str, data: dict[str, Any]) -> None:
+        """A helper that refuses the value (its own min/max) keeps its value; say so once."""
+        try:
+            await self.hass.services.async_call(domain, service, data, blocking=True)
+        except (HomeAssistantError, vol.Invalid) as err:
+            LOGGER.warning("Linked helper %s not updated: %s", data["entity_id"], err)
 
     @callback
     def async_start_flock(
@@ -285,20 +349,33 @@ class ManualFarm:
 
     @callback
     def _apply_helper_state(self, state: State, targets: list[tuple[int, str]]) -> None:
-        """Copy a helper's value into the flock; an unusable state keeps the last known value.
+        """Copy a helper's new value into the flock; an unusable state keeps the last known value.
 
-        A helper going unavailable does not change the flock: the chicks were still placed on
-        that day.
+        Only a value the helper did not hold before counts: a helper restoring its old state at
+        start-up (or still holding the date of a flock ended since) must not bring that flock
+        back. A helper going unavailable does not change the flock either: the chicks were still
+        placed on that day.
         """
+        if state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+            return
+        if self._helper_seen.get(state.entity_id) == state.state:
+            return
+        self._helper_seen[state.entity_id] = state.state
+        self._store.async_delay_save(self._data_to_save, SAVE_DELAY_SECONDS)
         for house_number, role in targets:
             if role == LINK_PLACEMENT_DATE:
                 if (placement := date_from_state(state)) is not None:
-                    self.async_update_flock(house_number, placement_date=placement)
+                    self.async_update_flock(
+                        house_number, placement_date=placement, from_helper=True
+                    )
             elif (count := count_from_state(state)) is not None:
-                self.async_update_flock(house_number, bird_count=count)
+                self.async_update_flock(house_number, bird_count=count, from_helper=True)
 
     def _data_to_save(self) -> dict[str, Any]:
-        return {"houses": {str(number): flock.as_dict() for number, flock in self._flocks.items()}}
+        return {
+            "houses": {str(number): flock.as_dict() for number, flock in self._flocks.items()},
+            "helpers_seen": dict(self._helper_seen),
+        }
 
     async def _async_save_now(self) -> None:
         await self._store.async_save(self._data_to_save())

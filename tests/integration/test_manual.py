@@ -529,3 +529,89 @@ async def test_manual_farm_snapshot(hass: HomeAssistant, snapshot: SnapshotAsser
     await hass.async_block_till_done()
 
     assert entity_snapshot(hass, entry.entry_id) == snapshot
+
+
+async def test_changes_are_written_back_to_linked_helpers(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Button, entities and services keep the farmer's linked helpers in step with the flock."""
+    from homeassistant.setup import async_setup_component
+
+    freezer.move_to("2026-11-23T18:00:00+00:00")
+    assert await async_setup_component(
+        hass,
+        "input_datetime",
+        {"input_datetime": {"house_1_placement": {"has_date": True, "has_time": False}}},
+    )
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {"input_number": {"house_1_birds": {"min": 0, "max": 30000, "step": 1, "mode": "box"}}},
+    )
+    await hass.async_block_till_done()
+    links = {
+        "1": {
+            "placement_date": "input_datetime.house_1_placement",
+            "bird_count": "input_number.house_1_birds",
+        }
+    }
+    await setup_entry(hass, manual_entry(links=links))
+
+    await hass.services.async_call(
+        "button",
+        "press",
+        {ATTR_ENTITY_ID: entity_id(hass, "button", 1, "start_flock")},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+
+    placement_helper = hass.states.get("input_datetime.house_1_placement")
+    birds_helper = hass.states.get("input_number.house_1_birds")
+    assert placement_helper is not None
+    assert birds_helper is not None
+    assert placement_helper.state == "2026-11-23"
+    assert float(birds_helper.state) == 20000
+    assert state_of(hass, "sensor", 1, "bird_count").state == "20000"
+
+    # A value the helper refuses (above its max) stays ours; the helper keeps its value.
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: entity_id(hass, "number", 1, "bird_count_input"), "value": 45000},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor", 1, "bird_count").state == "45000"
+    birds_helper = hass.states.get("input_number.house_1_birds")
+    assert birds_helper is not None
+    assert float(birds_helper.state) == 20000
+    assert "Linked helper input_number.house_1_birds not updated" in caplog.text
+
+    # Ending the flock cannot clear a date helper; the count helper gets the empty house.
+    await hass.services.async_call(
+        DOMAIN,
+        "end_flock",
+        {"config_entry_id": "hilltop_entry", "house": 1},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    birds_helper = hass.states.get("input_number.house_1_birds")
+    assert birds_helper is not None
+    assert float(birds_helper.state) == 0
+    assert state_of(hass, "sensor", 1, "placement_date").state == STATE_UNKNOWN
+
+    # The date helper still holds the ended flock's date: a restart must not bring it back...
+    entry = hass.config_entries.async_get_entry("hilltop_entry")
+    assert entry is not None
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor", 1, "placement_date").state == STATE_UNKNOWN
+    # ...while a new date the farmer sets on the helper is taken over.
+    await hass.services.async_call(
+        "input_datetime",
+        "set_datetime",
+        {ATTR_ENTITY_ID: "input_datetime.house_1_placement", "date": "2026-11-25"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor", 1, "placement_date").state == "2026-11-25"
