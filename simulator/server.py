@@ -136,7 +136,10 @@ class Simulation:
         for fault in self.faults:
             if fault.kind != kind or not fault.active(now):
                 continue
-            if farm is not None and not fault.applies_to(farm):
+            if (farm is None and fault.farm is not None) or (
+                farm is not None and not fault.applies_to(farm)
+            ):
+                # A request of no known farm meets only the faults of the whole cloud.
                 continue
             budget = fault.params.get("count")
             if budget is not None and self._used[id(fault)] >= int(budget):
@@ -304,7 +307,8 @@ class SimulatorApp:
         refused = farm is not None and self.sim.cloud_fault("wrong_password", farm.number)
         if farm is None or password != self.sim.password or refused:
             _LOGGER.info("login refused for %s", username or "<empty>")
-            return self._reply(wire.login_refused(request.headers.get("contextId")), None)
+            refusal = wire.login_refused(request.headers.get("contextId"))
+            return self._reply(refusal, farm.number if farm else None)
         token = _fake_jwt(farm)
         session = Session(
             farm=farm.number,
@@ -320,7 +324,7 @@ class SimulatorApp:
             # The account exists but has no farm selected: no connection token, no gateway.
             answer["reponseObj"]["FarmConnectionInfo"] = None
             self.sim.sessions.pop(token)
-        response = self._reply(answer, None)
+        response = self._reply(answer, farm.number)
         response.set_cookie(SESSION_COOKIE, session.cookie, path="/", httponly=True)
         return response
 

@@ -210,6 +210,8 @@ async def test_outage_bom_and_malformed_answers(
     assert raw.lstrip().startswith(b"<!DOCTYPE html>")
     answer, _ = await _login(http, sim_server, prmUsername="farm2")
     assert answer["isSucceed"] is True, "farm 2 is not in the outage"
+    answer, _ = await _login(http, sim_server, prmUsername="nobody")
+    assert answer["isSucceed"] is False, "an unknown user meets no farm's outage"
 
 
 async def test_control_endpoints(sim_server: SimulatorServer, http: aiohttp.ClientSession) -> None:
