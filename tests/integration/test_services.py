@@ -402,3 +402,41 @@ def test_device_entries_on_every_ha() -> None:
 
     assert _config_entry_ids(NewDevice()) == {"one"}
     assert _config_entry_ids(OldDevice()) == {"one", "two"}
+
+
+async def test_report_analysis_over_the_rest_api(
+    hass: HomeAssistant, manual_farm: MockConfigEntry, hass_client: Any
+) -> None:
+    """The analyzer's path: POST /api/services/rotem_farm/report_analysis with a JSON body."""
+    from homeassistant.setup import async_setup_component
+
+    assert await async_setup_component(hass, "api", {})
+    client = await hass_client()
+    device_id = device_id_of(hass, f"{FARM_ID}_1")
+    url = f"/api/services/{DOMAIN}/{SERVICE_REPORT_ANALYSIS}"
+
+    response = await client.post(
+        url, json={"reports": [{"device_id": device_id, **VALID_REPORT}], "interval": 300}
+    )
+    assert response.status == 200
+    assert sensor_state(hass, 1, "failure_subsystem") == "water"
+
+    # Refusals are errors the analyzer can tell from success, so it retries house by house:
+    # a schema error is 400; an unknown device is 400 on newer HA, 500 on HA 2025.4 (its REST
+    # API maps only schema errors to 400).
+    response = await client.post(
+        url,
+        json={"reports": [{"device_id": device_id, **VALID_REPORT, "anomaly_score": 5}, {}]},
+    )
+    assert response.status == 400
+    response = await client.post(
+        url,
+        json={
+            "reports": [
+                {"device_id": device_id, **VALID_REPORT, "anomaly_score": 5},
+                {"device_id": "gone", **VALID_REPORT},
+            ]
+        },
+    )
+    assert response.status in (400, 500)
+    assert sensor_state(hass, 1, "anomaly_score") == "70.0"
