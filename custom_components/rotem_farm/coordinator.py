@@ -288,12 +288,13 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
     @callback
     def _update_farm_device(self, info: FarmInfo) -> None:
         """Keep the farm device's firmware version current after the daily refresh."""
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device(
-            identifiers={(DOMAIN, self.config_entry.unique_id or "")}
+        from .entity import find_device  # entity.py imports this module
+
+        device = find_device(
+            self.hass, (DOMAIN, self.config_entry.unique_id or ""), self.config_entry.entry_id
         )
         if device is not None and device.sw_version != info.gateway_version:
-            registry.async_update_device(device.id, sw_version=info.gateway_version)
+            dr.async_get(self.hass).async_update_device(device.id, sw_version=info.gateway_version)
 
     @callback
     def _remove_stale_devices(self, site: SiteSnapshot) -> None:

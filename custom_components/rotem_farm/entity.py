@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -45,6 +47,22 @@ def entity_unique_id(farm_id: str, house_number: int | None, key: str) -> str:
 def house_identifier(farm_id: str, house_number: int) -> tuple[str, str]:
     """Return the device registry identifier of a house."""
     return (DOMAIN, f"{farm_id}_{house_number}")
+
+
+def find_device(
+    hass: HomeAssistant, identifier: tuple[str, str], config_entry_id: str
+) -> dr.DeviceEntry | None:
+    """Return the entry's device with ``identifier``, in the running HA's device model.
+
+    From HA 2026.8 identifiers are unique only within a config entry and the old lookup by
+    identifiers alone is refused; before, only that lookup exists.
+    """
+    registry = dr.async_get(hass)
+    by_identifier = getattr(registry, "async_get_device_by_identifier", None)
+    if by_identifier is not None:
+        device: dr.DeviceEntry | None = by_identifier(identifier, config_entry_id)
+        return device
+    return registry.async_get_device(identifiers={identifier})
 
 
 def farm_device_info(

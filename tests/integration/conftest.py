@@ -10,6 +10,7 @@ from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
 
 import pytest
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -33,6 +34,44 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str:
     state = hass.states.get(entity_id)
     assert state is not None, entity_id
     return state.state
+
+
+def entity_summary(hass: HomeAssistant, config_entry_id: str, domain: str) -> dict[str, Any]:
+    """What a platform created, in a form every supported HA release prints the same way.
+
+    HA's own snapshot of registry entries changes shape between releases (new fields, sets
+    turned lists), so the snapshot holds what we decide: ids, names, classes, units,
+    categories, enabled state, state and attributes.
+    """
+    registry = er.async_get(hass)
+    summary: dict[str, Any] = {}
+    for entry in sorted(
+        er.async_entries_for_config_entry(registry, config_entry_id), key=lambda e: e.entity_id
+    ):
+        if entry.domain != domain:
+            continue
+        state = hass.states.get(entry.entity_id)
+        summary[entry.entity_id] = json.loads(
+            json.dumps(
+                {
+                    "unique_id": entry.unique_id,
+                    "translation_key": entry.translation_key,
+                    "original_name": entry.original_name,
+                    "device_class": entry.original_device_class,
+                    "entity_category": entry.entity_category,
+                    "disabled_by": entry.disabled_by,
+                    "unit": entry.unit_of_measurement,
+                    "capabilities": entry.capabilities,
+                    "display_precision": dict(entry.options.get("sensor") or {}).get(
+                        "suggested_display_precision"
+                    ),
+                    "state": None if state is None else state.state,
+                    "attributes": None if state is None else dict(state.attributes),
+                },
+                default=str,
+            )
+        )
+    return summary
 
 
 def capture(name: str) -> Any:

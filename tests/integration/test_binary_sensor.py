@@ -8,8 +8,10 @@ import pytest
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
+
+from .conftest import entity_summary
 
 
 @pytest.mark.usefixtures("mock_client", "entity_registry_enabled_by_default")
@@ -24,4 +26,4 @@ async def test_binary_sensor_snapshot(
     with patch("custom_components.rotem_farm.ROTEM_PLATFORMS", [Platform.BINARY_SENSOR]):
         assert await hass.config_entries.async_setup(rotem_entry.entry_id)
         await hass.async_block_till_done()
-    await snapshot_platform(hass, entity_registry, snapshot, rotem_entry.entry_id)
+    assert entity_summary(hass, rotem_entry.entry_id, "binary_sensor") == snapshot

@@ -295,3 +295,4 @@ async def test_options_manual_links(hass: HomeAssistant) -> None:
             }
         },
     }
+    await _unload(hass, entry)

@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.rotem_farm.const import CONF_FETCH_HISTORY, DOMAIN
+from custom_components.rotem_farm.entity import find_device
 from custom_components.rotem_farm.rotemnet import (
     ConnectionStatus,
     FarmInfo,
@@ -68,7 +69,7 @@ async def test_setup_and_unload(
     assert state_of(hass, TEMPERATURE_1) == "30.0"
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), rotem_entry.entry_id)
     assert len(devices) == 7  # the farm and six houses
-    farm = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, GATEWAY)})
+    farm = find_device(hass, (DOMAIN, GATEWAY), rotem_entry.entry_id)
     assert farm is not None
     assert farm.sw_version == "4.6.0.37"
     assert await hass.config_entries.async_unload(rotem_entry.entry_id)
@@ -126,11 +127,22 @@ async def test_outage_and_recovery(
     await _poll(hass, freezer)
     assert state_of(hass, TEMPERATURE_1) == STATE_UNAVAILABLE
     assert state_of(hass, CONNECTION_1) == STATE_UNAVAILABLE
-    assert caplog.text.count("RotemNetWeb could not be reached") == 1
+    outage_logs = [
+        record
+        for record in caplog.records
+        if record.name == "custom_components.rotem_farm"
+        and "RotemNetWeb could not be reached" in record.getMessage()
+    ]
+    assert len(outage_logs) == 1
     mock_client.get_site.side_effect = None
     await _poll(hass, freezer)
     assert state_of(hass, TEMPERATURE_1) == "30.0"
-    assert caplog.text.count("Fetching rotem_farm Green Valley data recovered") == 1
+    recovered = [
+        record
+        for record in caplog.records
+        if record.name == "custom_components.rotem_farm" and "recovered" in record.getMessage()
+    ]
+    assert len(recovered) == 1
 
 
 async def test_auth_failure_while_polling(
@@ -175,22 +187,21 @@ async def test_dynamic_and_stale_houses(
     """A vanished house loses its device; a new house gets entities without a restart."""
     mock_client.get_site.return_value = _without_house(site, 6)
     await _setup(hass, rotem_entry)
-    registry = dr.async_get(hass)
     assert hass.states.get("sensor.green_valley_house_6_temperature") is None
 
     mock_client.get_site.return_value = site
     await _poll(hass, freezer)
     assert state_of(hass, "sensor.green_valley_house_6_temperature") == "29.8"
-    assert registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_6")}) is not None
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_6"), rotem_entry.entry_id) is not None
 
     mock_client.get_site.return_value = _without_house(site, 3)
     await _poll(hass, freezer)
-    assert registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_3")}) is None
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_3"), rotem_entry.entry_id) is None
     assert er.async_get(hass).async_get("sensor.green_valley_house_3_temperature") is None
 
     mock_client.get_site.return_value = replace(site, houses={})
     await _poll(hass, freezer)
-    assert registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_1")}) is not None
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_1"), rotem_entry.entry_id) is not None
 
     mock_client.get_site.return_value = site
     await _poll(hass, freezer)
@@ -206,8 +217,8 @@ async def test_remove_config_entry_device(
     await _setup(hass, rotem_entry)
     assert await async_setup_component(hass, "config", {})
     registry = dr.async_get(hass)
-    current = registry.async_get_device(identifiers={(DOMAIN, f"{GATEWAY}_1")})
-    farm = registry.async_get_device(identifiers={(DOMAIN, GATEWAY)})
+    current = find_device(hass, (DOMAIN, f"{GATEWAY}_1"), rotem_entry.entry_id)
+    farm = find_device(hass, (DOMAIN, GATEWAY), rotem_entry.entry_id)
     gone = registry.async_get_or_create(
         config_entry_id=rotem_entry.entry_id, identifiers={(DOMAIN, f"{GATEWAY}_9")}
     )
@@ -227,8 +238,9 @@ async def test_options_change_reloads(
 ) -> None:
     """New options take effect: the entry reloads and polls at the new interval."""
     await _setup(hass, rotem_entry)
-    hass.config_entries.async_update_entry(
-        rotem_entry, options={"update_interval": 15, "target_age": 40}
+    result = await hass.config_entries.options.async_init(rotem_entry.entry_id)
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], {"update_interval": 15, "fetch_history": False, "target_age": 40}
     )
     await hass.async_block_till_done()
     assert rotem_entry.state is ConfigEntryState.LOADED
@@ -258,7 +270,7 @@ async def test_daily_farm_info_refresh(
     freezer.tick(timedelta(days=1))
     await _poll(hass, freezer)
     assert mock_client.get_farm_info.await_count == 2
-    farm = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, GATEWAY)})
+    farm = find_device(hass, (DOMAIN, GATEWAY), rotem_entry.entry_id)
     assert farm is not None
     assert farm.sw_version == "4.7.0.1"
     # A failed daily refresh keeps yesterday's facts and the poll goes on.
@@ -442,7 +454,7 @@ async def test_manual_farm_devices_are_not_removable(hass: HomeAssistant) -> Non
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "manual-id_1")})
+    device = find_device(hass, (DOMAIN, "manual-id_1"), entry.entry_id)
     assert device is not None
     from custom_components.rotem_farm import async_remove_config_entry_device
 

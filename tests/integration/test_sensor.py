@@ -10,9 +10,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
+
+from .conftest import entity_summary
 
 pytestmark = pytest.mark.usefixtures("mock_client")
 
@@ -34,4 +35,4 @@ async def test_sensor_snapshot(
 ) -> None:
     """Every sensor of the captured farm, with its unit, class and value."""
     await _setup(hass, rotem_entry, [Platform.SENSOR])
-    await snapshot_platform(hass, entity_registry, snapshot, rotem_entry.entry_id)
+    assert entity_summary(hass, rotem_entry.entry_id, "sensor") == snapshot
