@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from ml_analyzer.detectors.farm import (
-    MIN_ROWS,
     ROWS_PER_DAY,
     SENSITIVITY,
     Evidence,
@@ -31,6 +30,8 @@ from ml_analyzer.detectors.farm import (
 __all__ = ["FarmAnalyzer", "FarmHistory", "HouseResult"]
 
 BUFFER = pd.Timedelta(days=10)
+MIN_SPAN = pd.Timedelta(days=2)
+MIN_HOURLY_POINTS = 48
 
 
 @dataclass
@@ -97,7 +98,7 @@ def analyze(frames: dict[str, pd.DataFrame], sensitivity: str) -> dict[str, Hous
     """Judge every house at the last time of the farm's data."""
     results: dict[str, HouseResult] = {}
     for house, evidence in farm_evidence(frames).items():
-        if _usable_rows(frames[house]) < MIN_ROWS:
+        if not _enough_data(frames[house]):
             continue
         result = judge(evidence, sensitivity, len(evidence.index) - 1)
         if result is not None:
@@ -105,11 +106,19 @@ def analyze(frames: dict[str, pd.DataFrame], sensitivity: str) -> dict[str, Hous
     return results
 
 
-def _usable_rows(frame: pd.DataFrame) -> int:
-    """Rows that carry a measured inside temperature (what every detector needs)."""
+def _enough_data(frame: pd.DataFrame) -> bool:
+    """Two days of measured inside temperature (what every baseline needs), at least hourly.
+
+    Judged on time span and count, not on rows alone: a recorder that stores only changes
+    writes fewer rows than a 5-minute poll for the same history.
+    """
     if "temperature" not in frame:
-        return 0
-    return int(pd.to_numeric(frame["temperature"], errors="coerce").notna().sum())
+        return False
+    measured = pd.to_numeric(frame["temperature"], errors="coerce").dropna()
+    if len(measured) < MIN_HOURLY_POINTS:
+        return False
+    stamps = pd.to_datetime(measured.index, utc=True)
+    return bool(stamps.max() - stamps.min() >= MIN_SPAN)
 
 
 def judge(evidence: HouseEvidence, sensitivity: str, at: int) -> HouseResult | None:
