@@ -190,13 +190,37 @@ class TimedReader:
         await self._reader.close()
 
 
+class TimedAnalyzer:
+    """The detectors' FarmAnalyzer, with the time spent inside fit/update added up."""
+
+    spent = 0.0
+
+    def __init__(self, analyzer: Any) -> None:
+        self._analyzer = analyzer
+
+    def fit(self, history: Any) -> None:
+        started = time.perf_counter()
+        self._analyzer.fit(history)
+        TimedAnalyzer.spent += time.perf_counter() - started
+
+    def update(self, history: Any) -> Any:
+        started = time.perf_counter()
+        results = self._analyzer.update(history)
+        TimedAnalyzer.spent += time.perf_counter() - started
+        return results
+
+
 async def measure(server: InfluxServer, farms: int, houses: int) -> None:
     """Run the analyzer against the loaded server and print the figures."""
     config = AnalyzerConfig(
         influxdb=InfluxV1Config(host=server.host, port=server.port, database=DATABASE)
     )
     ha = StandInHA(farms, houses)
-    analyzer_factory, history_factory = _detector_factories(config)
+    detector_factory, history_factory = _detector_factories(config)
+
+    def analyzer_factory() -> TimedAnalyzer:
+        return TimedAnalyzer(detector_factory())
+
     async with aiohttp.ClientSession() as session:
         influx = InfluxV1Reader(session, config.influxdb)
         reader = TimedReader(influx)
@@ -215,14 +239,18 @@ async def measure(server: InfluxServer, farms: int, houses: int) -> None:
         for state in service.farms.values():
             state.fitted_at -= timedelta(minutes=config.refit_minutes)
         clock.now += timedelta(minutes=5)
+        TimedAnalyzer.spent = 0.0
         started = time.perf_counter()
         refit_tick = await service.tick()
         refit_seconds = time.perf_counter() - started
+        refit_detector_seconds = TimedAnalyzer.spent
 
         clock.now += timedelta(minutes=5)
+        TimedAnalyzer.spent = 0.0
         started = time.perf_counter()
         second = await service.tick()
         tick_seconds = time.perf_counter() - started
+        tick_detector_seconds = TimedAnalyzer.spent
         tick_points = reader.reads[-1][1]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"houses: {first.houses} houses")
@@ -232,8 +260,12 @@ async def measure(server: InfluxServer, farms: int, houses: int) -> None:
     print(f"startup_queries: {queries} queries")
     print(f"startup: {startup_seconds:.1f} s")
     print(f"refit: {refit_seconds:.1f} s")
+    print(f"refit_detector: {refit_detector_seconds:.1f} s")
+    print(f"refit_service: {refit_seconds - refit_detector_seconds:.1f} s")
     print(f"refit_fitted_farms: {refit_tick.fitted_farms} farms")
     print(f"tick: {tick_seconds:.2f} s")
+    print(f"tick_detector: {tick_detector_seconds:.2f} s")
+    print(f"tick_service: {tick_seconds - tick_detector_seconds:.2f} s")
     print(f"tick_new_points: {tick_points} points")
     print(f"tick_scored_houses: {second.scored_houses} houses")
     print(f"points_per_second: {window_points / refit_seconds:.0f} points/s")
