@@ -104,6 +104,22 @@ def _missing(use: HaName) -> str | None:
     return f"{use.module} has no {use.name}"
 
 
+def _deprecated(use: HaName) -> str | None:
+    """The removal version when the running HA marks this name as a deprecated constant.
+
+    HA keeps a deprecated constant importable for a year as ``_DEPRECATED_<name>`` (a
+    DeprecatedConstant/DeprecatedConstantEnum carrying the breaking version) and only warns at
+    import; the newest release is where such names show up first.
+    """
+    module = _resolve(use.module)
+    if module is None or use.name is None:
+        return None
+    marker = getattr(module, f"_DEPRECATED_{use.name}", None)
+    if marker is None:
+        return None
+    return str(getattr(marker, "breaks_in_ha_version", None) or "a future release")
+
+
 def test_integration_imports_homeassistant_names() -> None:
     """The scan sees the integration's imports (an empty scan would check nothing)."""
     modules = {use.module for use in _all_ha_names()}
@@ -115,6 +131,31 @@ def test_every_homeassistant_name_exists() -> None:
     """No import of the integration names something the running HA does not have."""
     missing = [f"{use}: {why}" for use in _all_ha_names() if (why := _missing(use)) is not None]
     assert not missing, f"on Home Assistant {ha_const.__version__}:\n" + "\n".join(missing)
+
+
+def test_no_deprecated_homeassistant_constant_is_used() -> None:
+    """A deprecated constant still imports but is removed later; use what both releases have."""
+    deprecated = [
+        f"{use}: removed in {version}"
+        for use in _all_ha_names()
+        if (version := _deprecated(use)) is not None
+    ]
+    assert not deprecated, f"on Home Assistant {ha_const.__version__}:\n" + "\n".join(deprecated)
+
+
+def test_deprecated_constant_is_reported() -> None:
+    """The deprecation check can fail: a constant HA marks as deprecated is reported."""
+    module = _resolve("homeassistant.const")
+    assert module is not None
+    names = [
+        name.removeprefix("_DEPRECATED_")
+        for name in vars(module)
+        if name.startswith("_DEPRECATED_")
+    ]
+    if not names:
+        pytest.skip("this Home Assistant has no deprecated constants in homeassistant.const")
+    assert _deprecated(HaName("x.py", 1, "homeassistant.const", names[0])) is not None
+    assert _deprecated(HaName("x.py", 1, "homeassistant.const", "STATE_ON")) is None
 
 
 @pytest.mark.parametrize(
