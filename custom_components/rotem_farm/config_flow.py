@@ -127,6 +127,7 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a farm: a RotemNetWeb account or a farm kept by hand."""
 
     VERSION = 1
+    _last_client: RotemClient
 
     @staticmethod
     @callback
@@ -134,15 +135,19 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
         """Options differ by farm kind; one flow handles both."""
         return RotemFarmOptionsFlow()
 
-    async def _async_login(self, data: Mapping[str, Any]) -> tuple[LoginInfo | None, str | None]:
-        """Log in with ``data``; return the login or the translated error key."""
-        client = RotemClient(
+    def _client(self, data: Mapping[str, Any]) -> RotemClient:
+        return RotemClient(
             async_get_clientsession(self.hass),
             data[CONF_USERNAME],
             data[CONF_PASSWORD],
             base_url=data[CONF_BASE_URL],
             api_style=data[CONF_API_STYLE],
         )
+
+    async def _async_login(self, data: Mapping[str, Any]) -> tuple[LoginInfo | None, str | None]:
+        """Log in with ``data``; return the login or the translated error key."""
+        client = self._client(data)
+        self._last_client = client
         try:
             return await client.login(), None
         except RotemNoFarmError:
@@ -154,6 +159,18 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
         except (RotemError, ValueError):
             LOGGER.exception("Unexpected error while logging in to RotemNetWeb")
             return None, "unknown"
+
+    async def _async_farm_title(self, login: LoginInfo) -> str:
+        """Name the entry after the farm (its alias), not after the person who logs in.
+
+        The alias costs one more request, once; when it is missing the account's display name
+        or the gateway code stands in.
+        """
+        try:
+            alias = (await self._last_client.get_farm_info()).alias
+        except RotemError:
+            alias = None
+        return alias or login.user_display_name or f"Rotem farm {login.gateway_code}"
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask which kind of farm to add."""
@@ -169,7 +186,7 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(login.gateway_code)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=login.user_display_name or f"Rotem farm {login.gateway_code}",
+                    title=await self._async_farm_title(login),
                     data={CONF_FARM_KIND: FARM_KIND_ROTEM, **data},
                 )
             errors["base"] = error or "unknown"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
@@ -104,11 +105,12 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 @pytest.fixture
 def farm_info() -> FarmInfo:
     """Farm facts of the captured farm, with a readable gateway code."""
-    return parse_farm_info(
+    info = parse_farm_info(
         capture("JsGlobals_GetJsGlobals.json"),
         capture("GetFarmRegistration.json"),
         gateway_code=GATEWAY,
     )
+    return replace(info, alias="Green Valley")  # the capture's alias is a placeholder
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def mock_client(site: SiteSnapshot, farm_info: FarmInfo) -> Generator[MagicMock]
     client = MagicMock()
     client.login = AsyncMock(
         return_value=LoginInfo(
-            gateway_code=GATEWAY, web_server_url="/Host6_V1/", user_display_name="Green Valley"
+            gateway_code=GATEWAY, web_server_url="/Host6_V1/", user_display_name="Jane Farmer"
         )
     )
     client.get_site = AsyncMock(return_value=site)

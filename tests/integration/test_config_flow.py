@@ -72,10 +72,13 @@ async def test_rotem_account_created(hass: HomeAssistant, mock_client: MagicMock
     }
 
 
-async def test_rotem_title_falls_back_to_gateway(
-    hass: HomeAssistant, mock_client: MagicMock
-) -> None:
-    """Without a display name the farm is named after its gateway code."""
+async def test_rotem_title_falls_back(hass: HomeAssistant, mock_client: MagicMock) -> None:
+    """Without the farm's alias: the account's display name, then the gateway code."""
+    mock_client.get_farm_info.side_effect = RotemConnectionError("down")
+    result = await _start_rotem(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], ROTEM_INPUT)
+    assert result["title"] == "Jane Farmer"
+    await hass.config_entries.async_remove(result["result"].entry_id)
     mock_client.login.return_value = LoginInfo(gateway_code=GATEWAY, web_server_url="/H/")
     result = await _start_rotem(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], ROTEM_INPUT)
