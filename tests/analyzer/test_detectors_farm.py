@@ -285,3 +285,19 @@ def test_future_points_never_change_past_evidence() -> None:
         for stream in evidence.streams:
             past = later[stream.name].z.loc[: stream.z.index[-1]]
             pd.testing.assert_series_equal(stream.z, past, check_names=False)
+
+
+def test_more_frequent_link_drops_raise_the_link_risk_without_an_alarm() -> None:
+    farm = make_farm()
+    frame = farm["2"].copy()
+    for hours_ago in (40, 26, 12, 4):
+        start = frame.index[-1] - pd.Timedelta(hours=hours_ago)
+        episode = (frame.index >= start) & (frame.index < start + pd.Timedelta(minutes=30))
+        frame.loc[episode, "connection"] = 0.0
+    farm["2"] = frame
+    results = analyze(farm)
+    assert not results["2"].anomaly
+    assert results["2"].subsystem == "controller_link"
+    assert results["2"].failure_risk > 0
+    assert results["1"].subsystem == "none"
+    assert "dropped 4 times" in results["2"].explanation

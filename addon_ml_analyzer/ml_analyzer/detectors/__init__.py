@@ -193,6 +193,8 @@ def explain(
     """One sentence a farmer can act on: which signal, how far from normal, since when."""
     if not anomaly and subsystem == "none":
         return "All signals within their normal range"
+    if stream.name == "link_frequency":
+        return f"Watch: the controller link dropped {abs(z):.0f} times in the last 3 days"
     direction = "above" if z >= 0 else "below"
     what = f"{stream.signal.replace('_', ' ')} {direction} normal"
     values = ""

@@ -104,6 +104,8 @@ SLOW_Z_FACTOR = 0.65
 SLOW_ROWS_FACTOR = 4
 TREND_FLOOR_DIVISOR = 4.0
 PROBE_FLOOR = 0.15
+LINK_WATCH_CAP = 4.0
+"""Highest z that recent off-line episodes alone can give (below every alarm threshold)."""
 SPECS = {
     "climate": EvidenceSpec("temperature", 0.25, "ventilation", "heating", "°C", 3.0, trend=True),
     "heat_effort": EvidenceSpec(
@@ -295,10 +297,16 @@ def _probe_evidence(frame: pd.DataFrame) -> list[Evidence]:
     return streams
 
 
-def _link_evidence(frame: pd.DataFrame) -> Evidence | None:
-    """Controller off line: connection status not 1, or every value frozen for 30 minutes."""
+def _link_evidence(frame: pd.DataFrame) -> list[Evidence]:
+    """Controller off line: connection status not 1, or every value frozen for 30 minutes.
+
+    `link` is far above any threshold while the link is down (an alarm). `link_frequency`
+    counts the episodes that began in the last three days, capped below the alarm level of every
+    sensitivity: a link that drops more and more often shows as a rising failure risk of the
+    controller link before it is lost for good, without an alarm of its own.
+    """
     if "connection" not in frame:
-        return None
+        return []
     status = frame["connection"]
     offline = status.notna() & (status != 1.0)
     moving_columns = [c for c in ("temperature", "humidity", "static_pressure") if c in frame]
@@ -306,17 +314,32 @@ def _link_evidence(frame: pd.DataFrame) -> Evidence | None:
     if moving_columns:
         change = frame[moving_columns].diff().abs().sum(axis=1, min_count=1)
         frozen = change.rolling(6, min_periods=6).max() == 0.0
-    z = (offline | frozen).astype(float) * 10.0
-    return Evidence(
-        "link",
-        "connection",
-        z,
-        status,
-        pd.Series(1.0, index=frame.index),
-        "controller_link",
-        "controller_link",
-        "",
-    )
+    down = offline | frozen
+    began = down & ~down.shift(1, fill_value=False)
+    recent = began.astype(float).rolling(3 * ROWS_PER_DAY, min_periods=1).sum()
+    expected = pd.Series(1.0, index=frame.index)
+    return [
+        Evidence(
+            "link",
+            "connection",
+            down.astype(float) * 10.0,
+            status,
+            expected,
+            "controller_link",
+            "controller_link",
+            "",
+        ),
+        Evidence(
+            "link_frequency",
+            "connection",
+            recent.clip(upper=LINK_WATCH_CAP),
+            status,
+            expected,
+            "controller_link",
+            "controller_link",
+            "",
+        ),
+    ]
 
 
 def settled_rows(frame: pd.DataFrame) -> pd.Series:
@@ -414,9 +437,7 @@ def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
                 )
     for house, frame in grid.items():
         results[house].streams.extend(_probe_evidence(frame))
-        link = _link_evidence(frame)
-        if link is not None:
-            results[house].streams.append(link)
+        results[house].streams.extend(_link_evidence(frame))
     return results
 
 
