@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ml_analyzer.config import AnalyzerConfig
@@ -136,25 +138,70 @@ class TickResult:
     errors: list[str] = field(default_factory=list)
 
 
+Points = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+"""One entity's points: epoch nanoseconds (sorted, unique) and values."""
+
+
+def as_points(series: pd.Series) -> Points:
+    """A reader's series as plain arrays (what the window keeps and frames are built from)."""
+    index = pd.DatetimeIndex(series.index)
+    if index.unit != "ns":
+        index = index.as_unit("ns")
+    return index.asi8, series.to_numpy(dtype=np.float64)
+
+
+def merge_points(old: Points | None, new: Points) -> Points:
+    """Old and new points of one entity, sorted and unique (a re-read point wins)."""
+    if old is None or not len(old[0]):
+        return new
+    if not len(new[0]):
+        return old
+    times = np.concatenate([old[0], new[0]])
+    values = np.concatenate([old[1], new[1]])
+    if new[0][0] > old[0][-1]:
+        return times, values
+    order = np.argsort(times, kind="stable")
+    times, values = times[order], values[order]
+    last = np.append(times[1:] != times[:-1], True)
+    return times[last], values[last]
+
+
+def _epoch_ns(moment: datetime) -> int:
+    return int(pd.Timestamp(moment).value)
+
+
 def house_frame(
-    house: House, series: Mapping[str, pd.Series], start: datetime, end: datetime
+    house: House, points: Mapping[str, Points], start: datetime, end: datetime
 ) -> pd.DataFrame | None:
-    """The house's points in [start, end) as one frame, a column per role, or None if empty."""
-    low, high = pd.Timestamp(start), pd.Timestamp(end)
-    columns: dict[str, pd.Series] = {}
+    """The house's points in [start, end) as one frame, a column per role, or None if empty.
+
+    Rows are the union of the signals' timestamps; a signal without a point at a row is NaN
+    there (never filled). Built with numpy: a tick builds hundreds of these frames.
+    """
+    low, high = _epoch_ns(start), _epoch_ns(end)
+    columns: dict[str, Points] = {}
     for role, entity in house.signals.items():
-        values = series.get(entity.entity_id)
-        if values is None or values.empty:
+        found = points.get(entity.entity_id)
+        if found is None:
             continue
-        index = values.index
-        window = values[(index >= low) & (index < high)]
-        if not window.empty:
-            columns[role] = window
+        times, values = found
+        first, last = np.searchsorted(times, [low, high], side="left")
+        if last > first:
+            columns[role] = (times[first:last], values[first:last])
     if not columns:
         return None
-    frame = pd.concat(columns, axis=1, sort=True)
-    frame.index.name = "timestamp"
-    return frame
+    stamps = [times for times, _ in columns.values()]
+    if all(len(times) == len(stamps[0]) for times in stamps) and all(
+        np.array_equal(times, stamps[0]) for times in stamps[1:]
+    ):
+        index = stamps[0]
+    else:
+        index = np.unique(np.concatenate(stamps))
+    data = np.full((len(index), len(columns)), np.nan)
+    for position, (times, values) in enumerate(columns.values()):
+        data[np.searchsorted(index, times), position] = values
+    timestamps = pd.DatetimeIndex(index.view("M8[ns]"), name="timestamp").tz_localize("UTC")
+    return pd.DataFrame(data, index=timestamps, columns=list(columns))
 
 
 def _utcnow() -> datetime:
@@ -192,7 +239,7 @@ class AnalyzerService:
         self.fit_failed: dict[str, datetime] = {}
         # The last `history_days` of every entity, kept up to date by the incremental reads, so
         # a refit costs no read; `windowed` are the entities whose whole window has been read.
-        self.window: dict[str, pd.Series] = {}
+        self.window: dict[str, Points] = {}
         self.windowed: set[str] = set()
         self.unpublished: dict[str, dict[str, Any]] = {}
         self.ticks = 0
@@ -235,7 +282,7 @@ class AnalyzerService:
     def _history(
         self,
         houses: Sequence[House],
-        series: Mapping[str, pd.Series],
+        series: Mapping[str, Points],
         start: datetime,
         end: datetime,
     ) -> dict[str, pd.DataFrame]:
@@ -275,7 +322,7 @@ class AnalyzerService:
             series = await self._read(missing, start, max(due.values()), result)
             if series is None:
                 return False
-            self._remember(series, start)
+            self._remember({e: as_points(s) for e, s in series.items()}, start)
             self.windowed.update(entity.entity_id for entity in missing)
         for farm_id, fit_end in due.items():
             history = self._history(farms[farm_id], self.window, start, fit_end)
@@ -299,21 +346,13 @@ class AnalyzerService:
             result.fitted_farms += 1
         return True
 
-    def _remember(self, series: Mapping[str, pd.Series], keep_from: datetime) -> None:
+    def _remember(self, points: Mapping[str, Points], keep_from: datetime) -> None:
         """Add freshly read points to the window and forget those older than `keep_from`."""
-        oldest = pd.Timestamp(keep_from)
-        for entity_id, values in series.items():
-            old = self.window.get(entity_id)
-            if old is None or old.empty:
-                merged = values
-            elif values.empty or values.index[0] > old.index[-1]:
-                merged = pd.concat([old, values])
-            else:
-                merged = pd.concat([old, values])
-                merged = merged[~merged.index.duplicated(keep="last")].sort_index()
-            if not merged.empty and merged.index[0] < oldest:
-                merged = merged[merged.index >= oldest]
-            self.window[entity_id] = merged
+        oldest = _epoch_ns(keep_from)
+        for entity_id, new in points.items():
+            times, values = merge_points(self.window.get(entity_id), new)
+            first = int(np.searchsorted(times, oldest, side="left"))
+            self.window[entity_id] = (times[first:], values[first:])
 
     def _forget(self, inventory: Inventory) -> None:
         """Drop the window of entities that are no longer analyzed."""
@@ -365,12 +404,13 @@ class AnalyzerService:
         series = await self._read(entities, start, end, result)
         if series is None:
             return None
-        self._remember(series, end - self._window)
+        points = {entity_id: as_points(values) for entity_id, values in series.items()}
+        self._remember(points, end - self._window)
         reports: dict[str, dict[str, Any]] = {}
         for farm_id in fitted:
             state = self.farms[farm_id]
             by_key = {house.key: house for house in farms[farm_id]}
-            frames = self._history(farms[farm_id], series, state.cursor, end)
+            frames = self._history(farms[farm_id], points, state.cursor, end)
             state.cursor = end
             if not frames:
                 continue

@@ -65,14 +65,18 @@ class Reader(Protocol):
 def to_series(
     entity_id: str, times: Sequence[float] | FloatArray, values: Sequence[float] | FloatArray
 ) -> pd.Series:
-    """A float series on a UTC index from epoch milliseconds, sorted, duplicates dropped."""
-    stamps = np.asarray(times, dtype=np.float64)
-    index = pd.to_datetime(stamps, unit="ms", utc=True)
-    series = pd.Series(np.asarray(values, dtype=np.float64), index=index, name=entity_id)
-    series.index.name = "timestamp"
-    if not series.index.is_monotonic_increasing:
-        series = series.sort_index()
-    return series[~series.index.duplicated(keep="last")]
+    """A float series on a UTC nanosecond index from epoch milliseconds, sorted, duplicates
+    dropped (the last wins). Built from numpy directly: a tick converts thousands of tiny
+    series, and pandas' generic converters cost more than the data."""
+    stamps = np.round(np.asarray(times, dtype=np.float64) * 1e6).astype(np.int64)
+    numbers = np.asarray(values, dtype=np.float64)
+    if stamps.size > 1 and bool(np.any(stamps[1:] <= stamps[:-1])):
+        order = np.argsort(stamps, kind="stable")
+        stamps, numbers = stamps[order], numbers[order]
+        last = np.append(stamps[1:] != stamps[:-1], True)
+        stamps, numbers = stamps[last], numbers[last]
+    index = pd.DatetimeIndex(stamps.view("M8[ns]"), name="timestamp").tz_localize("UTC")
+    return pd.Series(numbers, index=index, name=entity_id)
 
 
 def influx_measurement(entity: EntityRef, default_measurement: str, override: str) -> str:
