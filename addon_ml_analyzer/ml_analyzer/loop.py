@@ -144,7 +144,9 @@ Points = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 
 def as_points(series: pd.Series) -> Points:
     """A reader's series as plain arrays (what the window keeps and frames are built from)."""
-    index = pd.DatetimeIndex(series.index)
+    index = series.index
+    if not isinstance(index, pd.DatetimeIndex):
+        index = pd.DatetimeIndex(index)
     if index.unit != "ns":
         index = index.as_unit("ns")
     return index.asi8, series.to_numpy(dtype=np.float64)
