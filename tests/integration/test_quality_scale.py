@@ -179,3 +179,30 @@ async def test_entity_rules(
         disabled = [d for d in HOUSE_SENSORS if not d.entity_registry_enabled_default]
         assert disabled
         assert not probe_description(1).entity_registry_enabled_default
+
+
+def test_manifest_key_order() -> None:
+    """hassfest's order: domain, name, then the other keys alphabetically."""
+    keys = list(json.loads((COMPONENT / "manifest.json").read_text(encoding="utf-8")))
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+
+
+def _steps() -> list[tuple[str, dict[str, object]]]:
+    steps: list[tuple[str, dict[str, object]]] = []
+    for flow in ("config", "options"):
+        for name, step in STRINGS[flow]["step"].items():
+            steps.append((f"{flow}.{name}", step))
+            for section_name, section in step.get("sections", {}).items():
+                steps.append((f"{flow}.{name}.{section_name}", section))
+    return steps
+
+
+@pytest.mark.parametrize(("name", "step"), _steps(), ids=[name for name, _ in _steps()])
+def test_every_field_has_a_description(name: str, step: dict[str, object]) -> None:
+    """Each form field is explained under the field (data_description), as HA asks."""
+    data = step.get("data", {})
+    descriptions = step.get("data_description", {})
+    assert isinstance(data, dict)
+    assert isinstance(descriptions, dict)
+    assert set(data) <= set(descriptions), name
