@@ -21,7 +21,7 @@ from .analysis import AnalysisStore
 from .const import CONF_BASE_URL, CONF_FARM_KIND, DEFAULT_BASE_URL, DOMAIN, FARM_KIND_MANUAL
 from .coordinator import STORAGE_VERSION, RotemFarmCoordinator
 from .data import CONF_API_STYLE, DEFAULT_API_STYLE, RotemFarmConfigEntry, RotemFarmData
-from .entity import FARM_MODEL, farm_device_info
+from .entity import FARM_MODEL, farm_device_info, remove_house_devices
 from .manual import ManualFarm, async_remove_manual_store
 from .rotemnet import RotemClient
 from .services import async_setup_services
@@ -68,6 +68,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) ->
             analysis=analysis,
         )
         await manual.async_setup()
+        # Reconfiguring to fewer houses drops the houses above the new count.
+        remove_house_devices(hass, entry, keep=manual.house_numbers)
     else:
         client = RotemClient(
             async_create_clientsession(hass),

@@ -171,7 +171,6 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         self._placements: dict[int, tuple[date, int | None]] = {}
         self._water = DailyTotal()
         self._feed = DailyTotal()
-        self.known_houses: set[int] = set()
 
     @property
     def fetch_history(self) -> bool:
@@ -298,35 +297,12 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
 
     @callback
     def _remove_stale_devices(self, site: SiteSnapshot) -> None:
-        """Detach house devices the cloud no longer reports from this entry.
+        """Remove the house devices the cloud no longer reports.
 
         An empty answer is not taken as "every house removed": it is more likely a glitch, and
         removing devices loses their history and customisations.
         """
-        current = set(site.houses)
-        self.known_houses |= current
-        if not current:
-            return
-        farm_id = self.config_entry.unique_id
-        registry = dr.async_get(self.hass)
-        for device in dr.async_entries_for_config_entry(registry, self.config_entry.entry_id):
-            for domain, identifier in device.identifiers:
-                if domain != DOMAIN or not identifier.startswith(f"{farm_id}_"):
-                    continue
-                suffix = identifier.removeprefix(f"{farm_id}_")
-                if suffix.isdigit() and int(suffix) not in current:
-                    self._detach_device(registry, device)
-                    self.known_houses.discard(int(suffix))
+        from .entity import remove_house_devices  # entity.py imports this module
 
-    def _detach_device(self, registry: dr.DeviceRegistry, device: dr.DeviceEntry) -> None:
-        """Remove a house device from this entry, in the running HA's device model.
-
-        From HA 2026.8 a device belongs to exactly one config entry (``config_entry_id``) and
-        is removed outright; before, it could be shared, so only this entry lets go of it.
-        """
-        if hasattr(device, "config_entry_id"):
-            registry.async_remove_device(device.id)
-        else:
-            registry.async_update_device(
-                device.id, remove_config_entry_id=self.config_entry.entry_id
-            )
+        if site.houses:
+            remove_house_devices(self.hass, self.config_entry, keep=set(site.houses))

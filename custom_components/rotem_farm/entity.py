@@ -7,6 +7,7 @@ from its unique id whatever the farm's kind.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
@@ -63,6 +64,33 @@ def find_device(
         device: dr.DeviceEntry | None = by_identifier(identifier, config_entry_id)
         return device
     return registry.async_get_device(identifiers={identifier})
+
+
+def remove_house_devices(
+    hass: HomeAssistant, entry: ConfigEntry, keep: Collection[int]
+) -> list[int]:
+    """Remove the entry's house devices whose number is not in ``keep``; return those numbers.
+
+    From HA 2026.8 a device belongs to exactly one config entry (``config_entry_id``) and is
+    removed outright; before, it could be shared, so only this entry lets go of it. Entities
+    of a removed device go with it.
+    """
+    farm_id = _farm_id(entry)
+    registry = dr.async_get(hass)
+    removed: list[int] = []
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        for domain, identifier in device.identifiers:
+            suffix = identifier.removeprefix(f"{farm_id}_")
+            if domain != DOMAIN or suffix == identifier or not suffix.isdigit():
+                continue
+            if int(suffix) in keep:
+                continue
+            if hasattr(device, "config_entry_id"):
+                registry.async_remove_device(device.id)
+            else:
+                registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            removed.append(int(suffix))
+    return removed
 
 
 def farm_device_info(

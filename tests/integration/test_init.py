@@ -461,3 +461,25 @@ async def test_manual_farm_devices_are_not_removable(hass: HomeAssistant) -> Non
     assert not await async_remove_config_entry_device(hass, entry, device)
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_manual_farm_fewer_houses(hass: HomeAssistant) -> None:
+    """Reconfiguring a manual farm to fewer houses removes the houses above the new count."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Hilltop",
+        unique_id="manual-id",
+        data={"farm_kind": "manual", "houses": 2},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert find_device(hass, (DOMAIN, "manual-id_2"), entry.entry_id) is not None
+    result = await entry.start_reconfigure_flow(hass)
+    await hass.config_entries.flow.async_configure(result["flow_id"], {"houses": 1})
+    await hass.async_block_till_done()
+    assert find_device(hass, (DOMAIN, "manual-id_2"), entry.entry_id) is None
+    assert find_device(hass, (DOMAIN, "manual-id_1"), entry.entry_id) is not None
+    assert find_device(hass, (DOMAIN, "manual-id"), entry.entry_id) is not None
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
