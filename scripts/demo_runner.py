@@ -170,14 +170,16 @@ class StackSettings:
     root: Path
     farms: int = 2
     houses: int = 6
-    #: Simulated seconds per second. 1 keeps the simulator's clock on the wall clock, so the
-    #: history in InfluxDB, HA's live points and the analyzer's 5-minute grid line up.
+    #: Simulated seconds per second. The past written into InfluxDB is on the wall clock; from
+    #: the start on, a faster simulator packs hours of the farm into minutes (the demo: 60, an
+    #: hour a minute, so the scenario's fault comes soon); the e2e tests keep 1.
     speed: float = 1.0
     seed: int = 1
     scenario: Path = REPO_ROOT / "simulator" / "scenarios" / "demo.yaml"
-    #: When the scenario's (first) fault strikes, relative to the moment the stack starts;
+    #: When the scenario's (first) fault strikes, in simulated time from the stack's start;
     #: negative: it already happened (the e2e tests want the analyzer to see it at once).
-    fault_in: timedelta = timedelta(minutes=10)
+    #: None keeps the scenario's own timing (demo.yaml: 4 simulated hours after the start).
+    fault_in: timedelta | None = None
     #: Days of the farm's past written into InfluxDB before HA starts writing its own points:
     #: the analyzer learns each house's normal behaviour from two days at least.
     history_days: float = 3.0
@@ -280,7 +282,9 @@ class DemoStack:
                     timeline_scenario(
                         settings.scenario,
                         origin=self.origin,
-                        fault_at=self.origin + settings.fault_in,
+                        fault_at=(
+                            None if settings.fault_in is None else self.origin + settings.fault_in
+                        ),
                         farms=settings.farms,
                         houses=settings.houses,
                         seed=settings.seed,
@@ -821,14 +825,15 @@ def timeline_scenario(
     source: Path,
     *,
     origin: datetime,
-    fault_at: datetime,
+    fault_at: datetime | None,
     farms: int,
     houses: int,
     seed: int,
 ) -> dict[str, Any]:
     """The scenario file moved onto the wall clock: starts at `origin`, first fault at `fault_at`.
 
-    Later events keep their distance to the first one. The simulator and the history backfill
+    Later events keep their distance to the first one; without `fault_at` every event keeps its
+    distance to the scenario's start. The simulator and the history backfill
     both read the result, so they describe one and the same farm.
     """
     from simulator.scenario import parse_time
@@ -838,8 +843,9 @@ def timeline_scenario(
     events = data.get("events") or []
     times = [parse_time(event.get("at", 0), old_start) for event in events]
     first = min(times, default=old_start)
+    anchor, reference = (origin, old_start) if fault_at is None else (fault_at, first)
     for event, when in zip(events, times, strict=True):
-        event["at"] = (fault_at + (when - first)).isoformat()
+        event["at"] = (anchor + (when - reference)).isoformat()
     data.update(start=origin.isoformat(), farms=farms, houses=houses, seed=seed, events=events)
     return data
 
@@ -926,8 +932,13 @@ def render_dashboard(houses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     farms: dict[str, list[Mapping[str, Any]]] = {}
     for house in sorted(houses, key=lambda h: (str(h["_farm"]), natural_key(str(h["_name"])))):
         farms.setdefault(str(house["_farm"]), []).append(house)
+    # Controller farms (they have set points) first, so view 0 is the richest one.
+    ordered = sorted(
+        farms.items(),
+        key=lambda item: (not any("set_temperature" in h for h in item[1]), item[0]),
+    )
     views = []
-    for farm, farm_houses in farms.items():
+    for farm, farm_houses in ordered:
         views.append(
             {
                 "title": farm,
@@ -1133,7 +1144,7 @@ async def run(arguments: argparse.Namespace) -> int:
             root=root,
             speed=arguments.speed,
             seed=arguments.seed,
-            fault_in=timedelta(minutes=arguments.fault_in),
+            fault_in=None if arguments.fault_in is None else timedelta(minutes=arguments.fault_in),
         )
     )
     stop = asyncio.Event()
@@ -1192,7 +1203,8 @@ async def print_dashboard(url: str, token: str) -> int:
     if not houses:
         log("no rotem_farm houses found in that Home Assistant")
         return 1
-    sys.stdout.write(DASHBOARD_HEADER + yaml.safe_dump(render_dashboard(list(houses.values()))))
+    dashboard = render_dashboard(list(houses.values()))
+    sys.stdout.write(DASHBOARD_HEADER + yaml.safe_dump(dashboard, sort_keys=False))
     return 0
 
 
@@ -1222,13 +1234,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start all, wait for values, print a summary and stop (also ROTEM_DEMO_CHECK=1)",
     )
     parser.add_argument("--dir", type=Path, default=REPO_ROOT / ".demo", help="state directory")
-    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed")
     parser.add_argument(
         "--fault-in",
         type=float,
-        default=10.0,
-        help="minutes until house 3's heaters fail (negative: they failed that long ago)",
+        default=None,
+        help="simulated minutes until house 3's heaters fail (negative: they failed that long"
+        " ago; default: the scenario's 4 hours)",
     )
     arguments = parser.parse_args(args)
     return asyncio.run(run(arguments))
