@@ -95,6 +95,11 @@ class Browser:
             deviceScaleFactor=1,
             mobile=False,
         )
+        # Charts animate their lines in; a screenshot mid-animation shows half a day.
+        await self.send(
+            "Emulation.setEmulatedMedia",
+            features=[{"name": "prefers-reduced-motion", "value": "reduce"}],
+        )
         return self
 
     async def __aexit__(
@@ -177,6 +182,21 @@ class Browser:
         """All visible text of the page, shadow roots included."""
         value = await self.evaluate(DEEP_TEXT_JS)
         return str(value or "")
+
+    async def stable_screenshot(self, path: Path, attempts: int = 20) -> bytes:
+        """A screenshot once two in a row are identical (rendering settled), saved to `path`."""
+        previous = b""
+        for _ in range(attempts):
+            result = await self.send("Page.captureScreenshot", format="png")
+            data = base64.b64decode(result["data"])
+            if data == previous:
+                break
+            previous = data
+            await asyncio.sleep(0.5)
+        else:
+            raise RuntimeError(f"the page kept changing over {attempts} screenshots")
+        await asyncio.to_thread(_write, path, data)
+        return data
 
     async def screenshot(self, path: Path) -> bytes:
         """Save a PNG of the viewport to `path` and return its bytes."""

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import pytest_socket
+import pytest_socket  # type: ignore[import-untyped]
 
 from scripts.demo_runner import DemoStack, StackSettings
 

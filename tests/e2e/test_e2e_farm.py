@@ -176,7 +176,7 @@ def test_dashboard_shows_a_card_per_house(e2e: Stack, tmp_path: Path) -> None:
                 within=60,
                 what="the entity icons",
             )
-            png = await browser.screenshot(tmp_path / "dashboard.png")
+            png = await browser.stable_screenshot(tmp_path / "dashboard.png")
             return text, int(charts), png
 
     text, charts, png = e2e.run(look())
