@@ -4,8 +4,11 @@ The score at row t uses rows 0..t only. It is an ensemble of robust, multi-scale
 for several smoothing scales k the k-row mean is compared with the median and inter-quartile
 spread of a long reference window that ends before the smoothed window starts, so a spike
 (k = 1), a short burst and a level shift (large k) all stand out against the spread the series
-itself has shown. The same is done on the difference to one day earlier, so a daily rhythm does
-not hide a change. Each |z| is then calibrated against the series' own past: it is divided by the
+itself has shown. The same is done on the difference to a seasonal baseline (the median, over
+the last few days, of the values within an hour or so of the same time of day), so a daily
+rhythm does not hide a change; a median rather than the single value one day earlier, because a
+one-off spike yesterday must not make today's ordinary value look like a drop.
+Each |z| is then calibrated against the series' own past: it is divided by the
 99.5th percentile of that feature's earlier |z| values (floored), because series differ wildly in
 how heavy their tails are and a single absolute z threshold cannot serve them all. The largest
 calibrated ratio r becomes the score r / (1 + r) (0..1, 0.5 = as extreme as the series' own
@@ -41,11 +44,17 @@ class UnivariateConfig:
     calibration_floor: float = 1.0
     threshold: float = 0.6
     suppress_rows: int = 50
+    seasonal_days: int = 3
+    seasonal_halfwidth: int = 12
 
     @property
     def history_rows(self) -> int:
         """Rows a streaming scorer must keep so its last score equals the batch score."""
         return self.calibration_rows + self.reference_rows + 3 * max(self.scales) + 2
+
+    def seasonal_rows(self, period: int) -> int:
+        """Extra rows the seasonal baseline looks back (0 without a daily period)."""
+        return self.seasonal_days * period + self.seasonal_halfwidth if period > 1 else 0
 
 
 def daily_period_rows(timestamps: pd.Series | pd.DatetimeIndex, probe_rows: int = 50) -> int:
@@ -88,19 +97,32 @@ def _calibrate(z: FloatArray, config: UnivariateConfig) -> FloatArray:
     return np.where(np.isfinite(ratio), ratio, 0.0)
 
 
+def seasonal_baseline(smooth: pd.Series, period: int, config: UnivariateConfig) -> pd.Series:
+    """Median over the last `seasonal_days` days of the same-time-of-day neighbourhood median.
+
+    Row t looks at rows t - d*period - h .. t - d*period + h for d = 1..days (h = the half-width,
+    smaller than a day), all before t. Days not yet seen are skipped; NaN before the first day.
+    """
+    h = min(config.seasonal_halfwidth, max(period - 1, 0))
+    per_day = [
+        smooth.shift(d * period - h).rolling(2 * h + 1, min_periods=1).median()
+        for d in range(1, config.seasonal_days + 1)
+    ]
+    return pd.concat(per_day, axis=1).median(axis=1, skipna=True)
+
+
 def feature_ratios(
     values: FloatArray, period: int, config: UnivariateConfig
 ) -> dict[str, FloatArray]:
-    """Calibrated ratio of every feature (level and day-over-day change at every scale)."""
+    """Calibrated ratio of every feature: level and change to the seasonal baseline, every scale."""
     series = pd.Series(values, dtype=float).ffill().fillna(0.0)
-    bases = {"level": series}
-    if period > 1:
-        bases["daily_change"] = series - series.shift(period)
     ratios: dict[str, FloatArray] = {}
-    for name, base in bases.items():
-        for k in config.scales:
-            smooth = base.rolling(k, min_periods=1).mean()
-            ratios[f"{name}_{k}"] = _calibrate(_robust_z(smooth, k, config), config)
+    for k in config.scales:
+        smooth = series.rolling(k, min_periods=1).mean()
+        ratios[f"level_{k}"] = _calibrate(_robust_z(smooth, k, config), config)
+        if period > 1:
+            change = smooth - seasonal_baseline(smooth, period, config)
+            ratios[f"seasonal_change_{k}"] = _calibrate(_robust_z(change, k, config), config)
     return ratios
 
 
@@ -145,7 +167,9 @@ class StreamingScorer:
     def __init__(self, period: int = 0, config: UnivariateConfig | None = None) -> None:
         self.config = config or UnivariateConfig()
         self.period = period
-        self._values: deque[float] = deque(maxlen=self.config.history_rows + max(period, 0))
+        self._values: deque[float] = deque(
+            maxlen=self.config.history_rows + self.config.seasonal_rows(period)
+        )
         self._seen = 0
         self._quiet_until = -1
 
