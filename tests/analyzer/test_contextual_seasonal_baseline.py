@@ -1,0 +1,65 @@
+"""Seasonal baseline of the single-series detector: past-only, robust to a one-off spike."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from ml_analyzer.detectors.univariate import (
+    UnivariateConfig,
+    score_series,
+    seasonal_baseline,
+    unsuppressed_scores,
+)
+
+PERIOD = 48
+
+
+def _daily(days: int, seed: int = 11) -> npt.NDArray[np.float64]:
+    """A daily rhythm with a little noise, PERIOD rows a day."""
+    rows = days * PERIOD
+    rhythm = 10.0 + 5.0 * np.sin(2 * np.pi * np.arange(rows) / PERIOD)
+    values: npt.NDArray[np.float64] = rhythm + np.random.default_rng(seed).normal(0, 0.3, rows)
+    return values
+
+
+def test_baseline_uses_past_rows_only() -> None:
+    config = UnivariateConfig()
+    smooth = pd.Series(_daily(20))
+    full = seasonal_baseline(smooth, PERIOD, config).to_numpy()
+    for cut in (PERIOD, 3 * PERIOD + 5, 700):
+        part = seasonal_baseline(smooth[:cut], PERIOD, config).to_numpy()
+        np.testing.assert_array_equal(part, full[:cut])
+    assert np.isnan(full[: PERIOD - config.seasonal_halfwidth]).all()
+
+
+def test_baseline_follows_the_rhythm_not_yesterdays_spike() -> None:
+    values = _daily(10)
+    spike_at = 6 * PERIOD + 10
+    values[spike_at] += 40.0
+    base = seasonal_baseline(pd.Series(values), PERIOD, UnivariateConfig()).to_numpy()
+    # One day later the baseline is the median of the neighbourhood, not the spike.
+    assert abs(base[spike_at + PERIOD] - values[spike_at + PERIOD]) < 2.0
+
+
+def test_spike_alarms_once_and_the_next_day_stays_quiet() -> None:
+    config = UnivariateConfig()
+    values = _daily(60)
+    spike_at = 50 * PERIOD + 10
+    values[spike_at] += 40.0
+    scores = score_series(values, PERIOD, config)
+    alarms = np.flatnonzero(scores >= config.threshold)
+    assert spike_at in alarms
+    raw = unsuppressed_scores(values, PERIOD, config)
+    # The same time the next day is ordinary again: no "drop" against yesterday's spike.
+    next_day = slice(spike_at + PERIOD - 3, spike_at + PERIOD + 4)
+    assert raw[next_day].max() < config.threshold
+
+
+def test_level_shift_alarms_near_the_change() -> None:
+    config = UnivariateConfig()
+    values = _daily(60)
+    values[50 * PERIOD :] += 8.0
+    scores = score_series(values, PERIOD, config)
+    alarms = np.flatnonzero(scores >= config.threshold)
+    assert np.any((alarms >= 50 * PERIOD) & (alarms < 50 * PERIOD + 10))
