@@ -7,7 +7,9 @@ spread of a long reference window that ends before the smoothed window starts, s
 itself has shown. The same is done on the difference to a seasonal baseline (the median, over
 the last few days, of the values within an hour or so of the same time of day), so a daily
 rhythm does not hide a change; a median rather than the single value one day earlier, because a
-one-off spike yesterday must not make today's ordinary value look like a drop.
+one-off spike yesterday must not make today's ordinary value look like a drop. A value the
+series already reached near the same time of day in the last few days (a routine daily peak)
+has its ratios halved: it is part of the rhythm, so it needs twice the evidence to alarm.
 Each |z| is then calibrated against the series' own past: it is divided by the
 99.5th percentile of that feature's earlier |z| values (floored), because series differ wildly in
 how heavy their tails are and a single absolute z threshold cannot serve them all. The largest
@@ -24,8 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pandas.core.window.rolling import Rolling
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 IQR_TO_SIGMA = 1.349
 SECONDS_PER_DAY = 86_400.0
@@ -46,6 +50,7 @@ class UnivariateConfig:
     suppress_rows: int = 50
     seasonal_days: int = 3
     seasonal_halfwidth: int = 12
+    recurring_damping: float = 0.5
 
     @property
     def history_rows(self) -> int:
@@ -97,18 +102,42 @@ def _calibrate(z: FloatArray, config: UnivariateConfig) -> FloatArray:
     return np.where(np.isfinite(ratio), ratio, 0.0)
 
 
+def _same_time_windows(
+    smooth: pd.Series, period: int, config: UnivariateConfig
+) -> list[Rolling[pd.Series]]:
+    """Rolling windows over rows t - d*period - h .. t - d*period + h for d = 1..days.
+
+    h (the half-width) is smaller than a day, so every window lies before row t.
+    """
+    h = min(config.seasonal_halfwidth, max(period - 1, 0))
+    return [
+        smooth.shift(d * period - h).rolling(2 * h + 1, min_periods=1)
+        for d in range(1, config.seasonal_days + 1)
+    ]
+
+
 def seasonal_baseline(smooth: pd.Series, period: int, config: UnivariateConfig) -> pd.Series:
     """Median over the last `seasonal_days` days of the same-time-of-day neighbourhood median.
 
-    Row t looks at rows t - d*period - h .. t - d*period + h for d = 1..days (h = the half-width,
-    smaller than a day), all before t. Days not yet seen are skipped; NaN before the first day.
+    Days not yet seen are skipped; NaN before the first day.
     """
-    h = min(config.seasonal_halfwidth, max(period - 1, 0))
-    per_day = [
-        smooth.shift(d * period - h).rolling(2 * h + 1, min_periods=1).median()
-        for d in range(1, config.seasonal_days + 1)
-    ]
+    per_day = [window.median() for window in _same_time_windows(smooth, period, config)]
     return pd.concat(per_day, axis=1).median(axis=1, skipna=True)
+
+
+def recurring(smooth: pd.Series, period: int, config: UnivariateConfig) -> BoolArray:
+    """Rows whose value the series already reached near the same time of day in recent days.
+
+    True when the value lies within the lowest and highest value of the same-time neighbourhoods
+    of the last `seasonal_days` days: a daily spike or a nightly dip that happened before is
+    part of the rhythm, not news. False before the first day has been seen.
+    """
+    windows = _same_time_windows(smooth, period, config)
+    high = pd.concat([window.max() for window in windows], axis=1).max(axis=1).to_numpy()
+    low = pd.concat([window.min() for window in windows], axis=1).min(axis=1).to_numpy()
+    value = smooth.to_numpy()
+    inside: BoolArray = (value >= low) & (value <= high)
+    return inside
 
 
 def feature_ratios(
@@ -119,10 +148,16 @@ def feature_ratios(
     ratios: dict[str, FloatArray] = {}
     for k in config.scales:
         smooth = series.rolling(k, min_periods=1).mean()
-        ratios[f"level_{k}"] = _calibrate(_robust_z(smooth, k, config), config)
-        if period > 1:
-            change = smooth - seasonal_baseline(smooth, period, config)
-            ratios[f"seasonal_change_{k}"] = _calibrate(_robust_z(change, k, config), config)
+        level = _calibrate(_robust_z(smooth, k, config), config)
+        if period <= 1:
+            ratios[f"level_{k}"] = level
+            continue
+        change = smooth - seasonal_baseline(smooth, period, config)
+        seasonal = _calibrate(_robust_z(change, k, config), config)
+        # A value the series reached at this time of day recently needs stronger evidence.
+        weight = np.where(recurring(smooth, period, config), config.recurring_damping, 1.0)
+        ratios[f"level_{k}"] = level * weight
+        ratios[f"seasonal_change_{k}"] = seasonal * weight
     return ratios
 
 
