@@ -1,11 +1,16 @@
-"""What the integration costs inside Home Assistant, against the in-process simulator.
+"""What the integration costs inside Home Assistant, against the simulator in its own process.
 
-Sets up a Home Assistant test instance (pytest-homeassistant-custom-component's harness, no
-pytest), the simulator on a loopback port and one Rotem config entry per simulated farm, then
-polls every farm's coordinator together, twelve times (one simulated hour). Prints one figure
-per line: entities created, requests per poll, event-loop CPU time per poll cycle of all farms
-(``time.process_time`` around the refresh, which includes parsing and state writes), and memory
-growth over the hour (tracemalloc).
+Starts ``python -m simulator --port 0`` as a separate process (so its answering costs nothing
+here), sets up a Home Assistant test instance (pytest-homeassistant-custom-component's harness,
+no pytest) with one Rotem config entry per simulated farm, then polls every farm's coordinator
+together, twelve times. The simulator runs at 300x, and cycles start at least one real second
+apart, so each poll sees at least five new simulated minutes (values change as in real life).
+
+Prints one figure per line: entities created, requests per poll, CPU time per poll cycle of all
+farms on the event-loop thread (``time.thread_time`` on the loop thread around the refresh and
+the state writes it causes: everything that blocks the loop, whoever scheduled it) and on the
+other threads (the executor: ``time.process_time`` minus the loop thread's share), and memory
+growth over polls (tracemalloc).
 
     .venv/bin/python bench/ha_poll.py            # 1 farm x 8 houses and 50 farms x 8 houses
     .venv/bin/python bench/ha_poll.py --farms 5
@@ -17,14 +22,18 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from unittest.mock import patch
 
+import aiohttp
 from aiohttp import ThreadedResolver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -40,11 +49,11 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.rotem_farm.const import DOMAIN
 from custom_components.rotem_farm.coordinator import RotemFarmCoordinator
-from simulator.scenario import Scenario
-from simulator.server import Simulation, SimulatorServer
 
-START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-POLL = timedelta(minutes=5)
+ROOT = Path(__file__).resolve().parents[1]
+START = "2026-11-23T06:00:00Z"
+SPEED = 300.0  # simulated seconds per real second: 5 simulated minutes per real second
+CYCLE_SECONDS = 1.0  # cycles start at least this far apart (one simulated poll interval)
 POLLS = 12
 WARMUP_POLLS = 3
 MEMORY_POLLS = 6
@@ -57,26 +66,75 @@ def figure(name: str, value: float, unit: str) -> None:
     print(f"{name}: {text} {unit}".rstrip())
 
 
+@contextlib.contextmanager
+def simulator(farms: int) -> Iterator[str]:
+    """Run the simulator in its own process; yield its base URL, stop it on exit."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "--port",
+            "0",
+            "--farms",
+            str(farms),
+            "--houses",
+            str(HOUSES),
+            "--seed",
+            "1",
+            "--speed",
+            str(SPEED),
+            "--start",
+            START,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("simulator listening on "):
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        yield line.split()[3]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _sim_get(base_url: str, path: str, *, post: bool = False) -> dict[str, object]:
+    async with aiohttp.ClientSession() as session:
+        method = session.post if post else session.get
+        async with method(base_url + path) as response:
+            result: dict[str, object] = await response.json()
+            return result
+
+
 async def _setup_farms(
-    hass: HomeAssistant, simulation: Simulation, server: SimulatorServer
+    hass: HomeAssistant, farms: int, base_url: str
 ) -> list[RotemFarmCoordinator]:
     coordinators: list[RotemFarmCoordinator] = []
-    for farm in simulation.farms:
+    for number in range(1, farms + 1):
         entry = MockConfigEntry(
             domain=DOMAIN,
-            title=f"Farm {farm.number}",
-            unique_id=farm.gateway,
+            title=f"Farm {number}",
+            unique_id=f"bench-farm-{number}",
             data={
                 "farm_kind": "rotem",
-                "username": f"farm{farm.number}",
+                "username": f"farm{number}",
                 "password": "demo",
-                "base_url": server.base_url,
+                "base_url": base_url,
                 "api_style": "legacy",
             },
         )
         entry.add_to_hass(hass)
         if not await hass.config_entries.async_setup(entry.entry_id):
-            raise RuntimeError(f"farm {farm.number} did not set up")
+            raise RuntimeError(f"farm {number} did not set up")
         await hass.async_block_till_done()
         coordinator = entry.runtime_data.coordinator
         assert coordinator is not None
@@ -84,89 +142,108 @@ async def _setup_farms(
     return coordinators
 
 
+@dataclass(frozen=True, slots=True)
+class CycleCost:
+    """CPU seconds one poll cycle took on the event-loop thread and on every other thread."""
+
+    loop: float
+    other: float
+
+
 async def _poll_all(
     hass: HomeAssistant,
-    simulation: Simulation,
     coordinators: list[RotemFarmCoordinator],
     *,
     together: bool = True,
-) -> float:
-    """Advance the simulated clock one poll and refresh every farm; return the CPU seconds.
+) -> CycleCost:
+    """Refresh every farm once; return the CPU seconds spent on and off the loop thread.
 
     ``together`` refreshes all farms at once (the worst case: every timer fires at the same
     moment); otherwise one after the other, so a slowed-down interpreter (tracemalloc) cannot
-    push the last answers past the client's time-out.
+    push the last answers past the client's time-out. This coroutine runs on the loop thread,
+    so ``thread_time`` counts everything the loop ran meanwhile (all farms' callbacks, the
+    state writes and their listeners); the simulator is another process and counts nowhere.
     """
-    simulation.advance(POLL)
-    before = time.process_time()
+    started = time.monotonic()
+    loop_before = time.thread_time()
+    process_before = time.process_time()
     if together:
         await asyncio.gather(*(coordinator.async_refresh() for coordinator in coordinators))
     else:
         for coordinator in coordinators:
             await coordinator.async_refresh()
     await hass.async_block_till_done()
-    return time.process_time() - before
+    loop = time.thread_time() - loop_before
+    other = time.process_time() - process_before - loop
+    # Wait so the next cycle sees (at least) one new simulated poll interval.
+    await asyncio.sleep(max(0.0, CYCLE_SECONDS - (time.monotonic() - started)))
+    return CycleCost(loop=loop, other=max(0.0, other))
 
 
 async def run(farms: int) -> None:
     """Measure ``farms`` farms of eight houses."""
     label = f"{farms}x{HOUSES}"
-    simulation = Simulation(Scenario(farms=farms, houses=HOUSES, seed=1), start=START, speed=0.0)
-    async with (
-        SimulatorServer(simulation) as server,
-        async_test_home_assistant() as hass,
-    ):
-        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
-        frame.async_setup(hass)  # the pytest hass fixture does this; entities need it
-        started = time.perf_counter()
-        coordinators = await _setup_farms(hass, simulation, server)
-        setup_seconds = time.perf_counter() - started
-        entities = [
-            entry for entry in er.async_get(hass).entities.values() if entry.platform == DOMAIN
-        ]
-        figure(f"setup_time_{label}", setup_seconds, "s")
-        figure(f"entities_{label}", len(entities), "entities")
-        figure(f"entities_per_house_{label}", len(entities) / (farms * HOUSES), "entities")
-        figure(
-            f"entities_enabled_{label}",
-            sum(entry.disabled_by is None for entry in entities),
-            "entities",
-        )
+    with simulator(farms) as base_url:
+        async with async_test_home_assistant() as hass:
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+            frame.async_setup(hass)  # the pytest hass fixture does this; entities need it
+            started = time.perf_counter()
+            coordinators = await _setup_farms(hass, farms, base_url)
+            setup_seconds = time.perf_counter() - started
+            entities = [
+                entry for entry in er.async_get(hass).entities.values() if entry.platform == DOMAIN
+            ]
+            figure(f"setup_time_{label}", setup_seconds, "s")
+            figure(f"entities_{label}", len(entities), "entities")
+            figure(f"entities_per_house_{label}", len(entities) / (farms * HOUSES), "entities")
+            figure(
+                f"entities_enabled_{label}",
+                sum(entry.disabled_by is None for entry in entities),
+                "entities",
+            )
 
-        simulation.counters.requests.clear()
-        simulation.counters.logins = 0
-        cpu: list[float] = []
-        failed = 0
-        for _ in range(POLLS):
-            cpu.append(await _poll_all(hass, simulation, coordinators))
-            failed += sum(not coordinator.last_update_success for coordinator in coordinators)
-        requests = sum(simulation.counters.requests.values())
-        # tracemalloc slows Python down several times: memory is measured on its own hour.
-        # The first polls fill caches (translations, state attribute caches): warm up first,
-        # then measure what keeps growing.
-        tracemalloc.start()
-        for _ in range(WARMUP_POLLS):
-            await _poll_all(hass, simulation, coordinators, together=False)
-        baseline = tracemalloc.take_snapshot()
-        for _ in range(MEMORY_POLLS):
-            await _poll_all(hass, simulation, coordinators, together=False)
-        growth = tracemalloc.take_snapshot().compare_to(baseline, "filename")
-        tracemalloc.stop()
-        figure(f"requests_per_farm_per_poll_{label}", requests / (farms * POLLS), "requests")
-        figure(f"logins_during_hour_{label}", float(simulation.counters.logins), "logins")
-        figure(f"failed_polls_{label}", failed, "polls")
-        # CPU includes the simulator answering in the same process: an upper bound for HA.
-        figure(f"cpu_per_poll_cycle_median_{label}", 1000 * statistics.median(cpu), "ms")
-        figure(f"cpu_per_poll_cycle_max_{label}", 1000 * max(cpu), "ms")
-        figure(
-            f"memory_growth_per_poll_after_warmup_{label}",
-            sum(stat.size_diff for stat in growth) / 1024 / MEMORY_POLLS,
-            "KiB",
-        )
-        for entry in hass.config_entries.async_entries(DOMAIN):
-            await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
-        await hass.async_stop(force=True)
+            await _sim_get(base_url, "_sim/reset-counters", post=True)
+            costs: list[CycleCost] = []
+            failed = 0
+            for _ in range(POLLS):
+                costs.append(await _poll_all(hass, coordinators))
+                failed += sum(not coordinator.last_update_success for coordinator in coordinators)
+            status = await _sim_get(base_url, "_sim/status")
+            requests_by_operation = status["requests"]
+            assert isinstance(requests_by_operation, dict)
+            requests = sum(requests_by_operation.values())
+            logins = status["logins"]
+            assert isinstance(logins, int)
+            # tracemalloc slows Python down several times: memory is measured on its own polls.
+            # The first polls fill caches (translations, state attribute caches): warm up
+            # first, then measure what keeps growing.
+            tracemalloc.start()
+            for _ in range(WARMUP_POLLS):
+                await _poll_all(hass, coordinators, together=False)
+            baseline = tracemalloc.take_snapshot()
+            for _ in range(MEMORY_POLLS):
+                await _poll_all(hass, coordinators, together=False)
+            growth = tracemalloc.take_snapshot().compare_to(baseline, "filename")
+            tracemalloc.stop()
+            figure(f"requests_per_farm_per_poll_{label}", requests / (farms * POLLS), "requests")
+            figure(f"logins_during_polls_{label}", float(logins), "logins")
+            figure(f"failed_polls_{label}", failed, "polls")
+            loop = [cost.loop for cost in costs]
+            other = [cost.other for cost in costs]
+            figure(f"loop_cpu_per_poll_cycle_median_{label}", 1000 * statistics.median(loop), "ms")
+            figure(f"loop_cpu_per_poll_cycle_max_{label}", 1000 * max(loop), "ms")
+            figure(
+                f"executor_cpu_per_poll_cycle_median_{label}", 1000 * statistics.median(other), "ms"
+            )
+            figure(
+                f"memory_growth_per_poll_after_warmup_{label}",
+                sum(stat.size_diff for stat in growth) / 1024 / MEMORY_POLLS,
+                "KiB",
+            )
+            for entry in hass.config_entries.async_entries(DOMAIN):
+                await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+            await hass.async_stop(force=True)
 
 
 async def main() -> None:

@@ -126,6 +126,10 @@ class RotemHouseBinarySensor(RotemFarmCoordinatorEntity, BinarySensorEntity):
             return False
         return house.online or not self.entity_description.needs_online
 
+    def _shown_state(self) -> tuple[object, ...]:
+        """Availability and state: what a poll can change in this binary sensor."""
+        return (self.available, self.is_on)
+
     @property
     def is_on(self) -> bool | None:
         """The house's current state (None when the controller does not report it)."""

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
@@ -166,7 +166,17 @@ class RotemFarmEntity(Entity):
 
 
 class RotemFarmCoordinatorEntity(CoordinatorEntity[RotemFarmCoordinator], RotemFarmEntity):
-    """An entity of a Rotem farm fed by the farm's coordinator."""
+    """An entity of a Rotem farm fed by the farm's coordinator.
+
+    A poll refreshes every entity of the farm, but most values (set points, bird counts,
+    growth day, alarms) do not move between two polls. A state write is the dearest part of a
+    poll on the event loop (state, attributes, unit handling, the state machine, listeners), so
+    an entity writes only when what it shows changed: subclasses name that in
+    :meth:`_shown_state`. Unchanged states keep their ``last_reported`` time (no
+    ``state_reported`` event either); ``last_changed`` and ``last_updated`` are as before.
+    """
+
+    _last_shown: tuple[object, ...] | None = None
 
     def __init__(
         self,
@@ -179,3 +189,16 @@ class RotemFarmCoordinatorEntity(CoordinatorEntity[RotemFarmCoordinator], RotemF
         """Bind the entity to the coordinator and to its farm, house and key."""
         CoordinatorEntity.__init__(self, coordinator)
         RotemFarmEntity.__init__(self, data, house_number, key, device_info)
+
+    def _shown_state(self) -> tuple[object, ...]:
+        """What a state write would show that can change with a poll (override per platform)."""
+        return (self.available,)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state after a poll only when what it shows changed (see the class)."""
+        shown = self._shown_state()
+        if shown == self._last_shown:
+            return
+        self._last_shown = shown
+        self.async_write_ha_state()

@@ -18,7 +18,6 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
-    CONCENTRATION_PARTS_PER_MILLION,
     PERCENTAGE,
     EntityCategory,
     UnitOfTime,
@@ -42,6 +41,8 @@ from .manual import manual_house_sensors
 from .rotemnet import Equipment, HistoryKind, House, Units
 
 PARALLEL_UPDATES = 0
+# Newest Home Assistant deprecates CONCENTRATION_PARTS_PER_MILLION; the unit string is stable.
+PARTS_PER_MILLION = "ppm"
 
 type SensorValue = StateType | date
 
@@ -170,7 +171,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         translation_key="co2",
         device_class=SensorDeviceClass.CO2,
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION,
+        native_unit_of_measurement=PARTS_PER_MILLION,
         suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.co2,
         exists_fn=lambda house, snapshot: house.co2 is not None,
@@ -179,7 +180,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="ammonia",
         translation_key="ammonia",
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION,
+        native_unit_of_measurement=PARTS_PER_MILLION,
         suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.ammonia,
         exists_fn=lambda house, snapshot: house.ammonia is not None,
@@ -433,6 +434,10 @@ class RotemHouseSensor(RotemFarmCoordinatorEntity, SensorEntity):
         house = self._house
         return super().available and house is not None and house.online
 
+    def _shown_state(self) -> tuple[object, ...]:
+        """Availability, value and unit: what a poll can change in this sensor's state."""
+        return (self.available, self.native_value, self.native_unit_of_measurement)
+
     @property
     def native_value(self) -> SensorValue:
         """The house's current value (None when the controller does not report it)."""
@@ -477,6 +482,10 @@ class RotemFarmSensor(RotemFarmCoordinatorEntity, SensorEntity):
         if self.entity_description.unit_fn is None:
             return super().native_unit_of_measurement
         return self.entity_description.unit_fn(self.coordinator.data.farm_info.units)
+
+    def _shown_state(self) -> tuple[object, ...]:
+        """Availability, value and unit: what a poll can change in this sensor's state."""
+        return (self.available, self.native_value, self.native_unit_of_measurement)
 
     @property
     def native_value(self) -> SensorValue:

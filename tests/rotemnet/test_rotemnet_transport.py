@@ -455,7 +455,7 @@ async def test_unknown_operation_404(cloud: FakeCloud, server: TestServer, http:
     client, _ = make_client(http, server)
     await client.login()
     with pytest.raises(RotemConnectionError, match="404"):
-        await client._call("NoSuchOperation", {})
+        await client._call("NoSuchOperation", {}, lambda data: data)
 
 
 async def test_html_with_status_200(cloud: FakeCloud, server: TestServer, http: Any) -> None:

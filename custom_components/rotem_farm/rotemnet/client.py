@@ -6,12 +6,18 @@ default jar ignores cookies of IP hosts such as a local simulator), logs in agai
 service says the session is gone, and backs off a bounded number of times when the service asks
 it to slow down. Every failure leaves as a :class:`~.exceptions.RotemError`; no message and no
 log line ever carries the password, a token or the session cookie.
+
+Large answers (the site answer is ~114 KB, the farm facts ~480 KB) are decoded, checked and
+parsed in the running loop's default executor, in one job, so a host polling many farms does not
+stall its event loop on JSON; small answers are handled inline, where a thread hop would cost
+more than it saves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
 import logging
 import math
@@ -71,6 +77,8 @@ _FALLBACK_WEB_PATHS: Final[Mapping[str, str]] = {"legacy": "Latest/", "api": "ap
 _JSON_CONTENT_TYPE: Final = "application/json;charset=UTF-8"
 _RETRY_STATUSES: Final = frozenset({429, 503})
 _REDACTED: Final = "***"
+# Answers at least this large are decoded and parsed off the event loop (see the module doc).
+DEFAULT_EXECUTOR_MIN_BYTES: Final = 32 * 1024
 
 
 class _RedirectedError(RotemSessionExpiredError):
@@ -83,6 +91,8 @@ class RotemClient:
     The session is injected and never closed here, so Home Assistant can share its own.
     ``retry_delays`` are the back-off waits after HTTP 429/503 (their count is the retry
     budget); a ``Retry-After`` header replaces the wait, capped at ``max_retry_after``.
+    Answers of at least ``executor_min_bytes`` bytes are decoded and parsed in the running
+    loop's default executor (``None``: always on the loop, e.g. for a caller without one).
     """
 
     def __init__(
@@ -96,6 +106,7 @@ class RotemClient:
         request_timeout: float = 30.0,
         retry_delays: tuple[float, ...] = (1.0, 2.0),
         max_retry_after: float = 10.0,
+        executor_min_bytes: int | None = DEFAULT_EXECUTOR_MIN_BYTES,
     ) -> None:
         if api_style not in _LOGIN_PATHS:
             raise ValueError(f"unknown api_style {api_style!r}")
@@ -107,6 +118,7 @@ class RotemClient:
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._retry_delays = retry_delays
         self._max_retry_after = max_retry_after
+        self._executor_min_bytes = executor_min_bytes
         self._login_result: LoginResult | None = None
         self._session_cookie: str | None = None
         # Every secret this client has held, so an echo of an old token is masked too.
@@ -157,10 +169,11 @@ class RotemClient:
         before that call they are as the controller sends them.
         """
         gateway = await self._gateway()
-        data = await self._call(
-            "GetSiteControllersInfo", {"prmSiteControllersInfoParams": {"GatewayCode": gateway}}
+        return await self._call(
+            "GetSiteControllersInfo",
+            {"prmSiteControllersInfoParams": {"GatewayCode": gateway}},
+            functools.partial(parse_site, units=self._units),
         )
-        return parse_site(data, units=self._units)
 
     async def get_farm_info(self) -> FarmInfo:
         """Gateway facts and units (JsGlobals, ~480 KB: call at setup and then daily).
@@ -169,12 +182,14 @@ class RotemClient:
         call fails logically the alias stays unknown rather than failing the whole setup.
         """
         gateway = await self._gateway()
-        js_globals = await self._call("JsGlobals_GetJsGlobals", {})
+        js_globals = await self._call("JsGlobals_GetJsGlobals", {}, _as_decoded)
         registration: object | None = None
         if needs_registration(js_globals):
             try:
                 registration = await self._call(
-                    "GetFarmRegistration", {"prmFarmRegistrationParams": {"GatewayCode": gateway}}
+                    "GetFarmRegistration",
+                    {"prmFarmRegistrationParams": {"GatewayCode": gateway}},
+                    _as_decoded,
                 )
             except RotemApiError:
                 _LOGGER.debug("GetFarmRegistration failed; the farm alias stays unknown")
@@ -185,15 +200,19 @@ class RotemClient:
     async def get_history(self, house_number: int, kind: HistoryKind) -> History:
         """A daily history table of one house (CommandID 35/40/41/43)."""
         history_kind = HistoryKind(kind)
-        data = await self._call(
-            "RNBL_GetCommandData", _command_body(history_kind.value, house_number)
+        return await self._call(
+            "RNBL_GetCommandData",
+            _command_body(history_kind.value, house_number),
+            functools.partial(parse_history, house_number=house_number, kind=history_kind),
         )
-        return parse_history(data, house_number, history_kind)
 
     async def get_house_details(self, house_number: int) -> HouseDetails:
         """The live page of one house (CommandID 0): precise values, installed counts."""
-        data = await self._call("RNBL_GetCommandData", _command_body("0", house_number))
-        return parse_house_details(data, house_number, units=self._units)
+        return await self._call(
+            "RNBL_GetCommandData",
+            _command_body("0", house_number),
+            functools.partial(parse_house_details, house_number=house_number, units=self._units),
+        )
 
     # ----------------------------------------------------------------------------------------
     # Session
@@ -243,7 +262,7 @@ class RotemClient:
         self._login_result = None
         self._logins += 1
         try:
-            data = await self._post("Login", url, body, headers, login=True)
+            data = await self._post("Login", url, body, headers, _as_decoded, login=True)
             result = parse_login(
                 data, self._base_url, fallback_path=_FALLBACK_WEB_PATHS[self._api_style]
             )
@@ -259,19 +278,23 @@ class RotemClient:
     # Requests
     # ----------------------------------------------------------------------------------------
 
-    async def _call(self, operation: str, body: object) -> object:
-        """One service call with a single re-login and retry when the session has expired."""
+    async def _call[T](self, operation: str, body: object, parse: Callable[[object], T]) -> T:
+        """One service call with a single re-login and retry when the session has expired.
+
+        ``parse`` turns the checked envelope into the result; it runs where the body is
+        decoded (off the loop for a large answer), so it must not touch the loop.
+        """
         try:
             login = await self._ensure_login()
             generation = self._login_generation
             try:
-                return await self._service_request(login, operation, body)
+                return await self._service_request(login, operation, body, parse)
             except RotemSessionExpiredError:
                 _LOGGER.debug("%s: session expired, logging in again", operation)
             await self._relogin(generation)
             login = await self._ensure_login()
             try:
-                return await self._service_request(login, operation, body)
+                return await self._service_request(login, operation, body, parse)
             except _RedirectedError:
                 raise RotemConnectionError(
                     f"{operation}: still redirected after a fresh login"
@@ -281,7 +304,9 @@ class RotemClient:
         except RotemError as err:
             self._raise_scrubbed(err)
 
-    async def _service_request(self, login: LoginResult, operation: str, body: object) -> object:
+    async def _service_request[T](
+        self, login: LoginResult, operation: str, body: object, parse: Callable[[object], T]
+    ) -> T:
         """POST one operation with the session's headers and check the envelope."""
         headers = {
             "Accept": "application/json, text/plain, */*",
@@ -296,20 +321,21 @@ class RotemClient:
             headers["Authorization"] = f"Bearer {login.user_token}"
         else:
             path = _LEGACY_SERVICE_PATH + operation
-        data = await self._post(operation, login.web_server_url + path, body, headers)
-        parse_envelope(data)
-        return data
+        return await self._post(
+            operation, login.web_server_url + path, body, headers, _checked(parse)
+        )
 
-    async def _post(
+    async def _post[T](
         self,
         operation: str,
         url: str,
         body: object,
         headers: Mapping[str, str],
+        parse: Callable[[object], T],
         *,
         login: bool = False,
-    ) -> object:
-        """POST JSON, back off on 429/503 within the retry budget, return the decoded body."""
+    ) -> T:
+        """POST JSON, back off on 429/503 within the retry budget, return the parsed body."""
         payload = json.dumps(body).encode()
         cookies = (
             None
@@ -358,7 +384,10 @@ class RotemClient:
                 await self._sleep(delay)
                 continue
             _check_status(operation, status, retry_after, login=login)
-            return _decode(operation, raw, content_type)
+            job = functools.partial(_decode_and_parse, operation, raw, content_type, parse)
+            if self._executor_min_bytes is not None and len(raw) >= self._executor_min_bytes:
+                return await asyncio.get_running_loop().run_in_executor(None, job)
+            return job()
 
     def _keep_session_cookie(self, cookies: SimpleCookie) -> None:
         """Remember the session cookie whenever the service sets one."""
@@ -383,6 +412,28 @@ class RotemClient:
         scrubbed = copy.copy(err)
         scrubbed.args = (clean,)
         raise scrubbed from None
+
+
+def _as_decoded(data: object) -> object:
+    """The parse step of a call whose caller parses the decoded body itself."""
+    return data
+
+
+def _checked[T](parse: Callable[[object], T]) -> Callable[[object], T]:
+    """``parse`` preceded by the envelope check every service answer needs."""
+
+    def check_then_parse(data: object) -> T:
+        parse_envelope(data)
+        return parse(data)
+
+    return check_then_parse
+
+
+def _decode_and_parse[T](
+    operation: str, raw: bytes, content_type: str, parse: Callable[[object], T]
+) -> T:
+    """Decode a body and parse it: one job, inline or in the executor (no loop access)."""
+    return parse(_decode(operation, raw, content_type))
 
 
 def _command_body(command_id: int | str, house_number: int) -> dict[str, object]:
