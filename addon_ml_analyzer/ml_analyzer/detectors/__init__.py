@@ -15,15 +15,21 @@ import numpy as np
 import pandas as pd
 
 from ml_analyzer.detectors.farm import (
+    BASELINE_LAG_HOURS,
+    GRID,
     ROWS_PER_DAY,
     SENSITIVITY,
+    UPDATE_CONTEXT,
+    AlarmCarry,
+    Baselines,
     Evidence,
-    FloatArray,
     HouseEvidence,
     alarm_state,
     farm_evidence,
+    prepare,
     score_of,
     since_of,
+    step_alarm,
     time_to_failure,
 )
 
@@ -32,6 +38,8 @@ __all__ = ["FarmAnalyzer", "FarmHistory", "HouseResult"]
 BUFFER = pd.Timedelta(days=10)
 MIN_SPAN = pd.Timedelta(days=2)
 MIN_HOURLY_POINTS = 48
+REGRID_BACK = pd.Timedelta(hours=1)
+REGRID_SETTLE = pd.Timedelta(minutes=20)
 
 
 @dataclass
@@ -60,10 +68,15 @@ class HouseResult:
 class FarmAnalyzer:
     """Keeps a rolling buffer of a farm's data and judges every house against its pack.
 
-    `fit` and `update` both merge data into the buffer (duplicates keep the newest row); the
-    detectors themselves learn their baselines from the buffer on every call, so `fit` only needs
-    to provide the older history once. `seed` is accepted for determinism of any randomised
-    method; the current methods are fully deterministic.
+    `fit` (slow cadence) evaluates the whole buffer once: it records every stream's hourly
+    baselines 24 hours ahead (they end a day before the row they judge, so they are already
+    known) and runs the alarm state machines to the end of the data. `update` (every tick)
+    merges the new points and evaluates only the rows after the last one it judged, with the
+    recorded baselines and the carried alarm states: the same decisions as a run over the whole
+    buffer at a small part of the cost (docs/detectors.md, "Incremental scoring"). An update
+    refits by itself when the baselines no longer reach the new rows or the set of houses
+    changed. `seed` is accepted for determinism of any randomised method; the current methods
+    are fully deterministic.
     """
 
     def __init__(self, sensitivity: Literal["low", "medium", "high"] = "medium", seed: int = 0):
@@ -72,15 +85,110 @@ class FarmAnalyzer:
         self.sensitivity = sensitivity
         self.seed = seed
         self._buffer: dict[str, pd.DataFrame] = {}
+        self._grid: dict[str, pd.DataFrame] = {}
+        self._baselines: Baselines | None = None
+        self._carry: dict[tuple[str, str], AlarmCarry] = {}
+        self._cursor: pd.Timestamp | None = None
+        self._houses: frozenset[str] = frozenset()
 
     def fit(self, history: FarmHistory) -> None:
-        """Take a longer history (slow cadence) into the buffer."""
+        """Take a longer history (slow cadence) into the buffer and learn from all of it."""
         self._merge(history)
+        self._refit()
 
     def update(self, history: FarmHistory) -> dict[str, HouseResult]:
         """Merge the new points and judge every house that has enough data."""
         self._merge(history)
-        return analyze(self._buffer, self.sensitivity)
+        houses = frozenset(h for h, f in self._buffer.items() if not f.empty)
+        if not houses:
+            return {}
+        last = max(self._buffer[h].index[-1] for h in houses)
+        end = last.ceil(GRID)
+        baselines = self._baselines
+        cursor = self._cursor
+        if (
+            baselines is None
+            or cursor is None
+            or houses != self._houses
+            or not baselines.covers(end)
+        ):
+            evidence = self._refit()
+        else:
+            rows = max(int((end - cursor) / GRID), 1)
+            self._regrid(cursor, end)
+            evidence = farm_evidence(self._grid, baselines, rows, on_grid=True)
+            self._cursor = self._advance(evidence, cursor)
+        return self._judge_all(evidence)
+
+    def _regrid(self, cursor: pd.Timestamp, end: pd.Timestamp) -> None:
+        """Bring the kept 5-minute grids up to date by preparing only the recent raw rows.
+
+        Rows are re-prepared from an hour before the cursor; the first REGRID_SETTLE of those
+        are taken from the kept grid instead, because a short fill over a gap (prepare's
+        forward fill) needs the rows before them. Bins older than that are final unless points
+        arrive more than an hour late, which the next refit takes in.
+        """
+        splice = cursor - REGRID_BACK
+        for house, raw in self._buffer.items():
+            fresh = prepare(raw[raw.index > splice])
+            kept = self._grid.get(house)
+            if kept is not None:
+                kept = kept[kept.index <= splice + REGRID_SETTLE]
+                fresh = pd.concat([kept, fresh[fresh.index > splice + REGRID_SETTLE]])
+            self._grid[house] = fresh[fresh.index > end - UPDATE_CONTEXT]
+
+    def _refit(self) -> dict[str, HouseEvidence]:
+        baselines = Baselines(record=True)
+        grid = {house: prepare(frame) for house, frame in self._buffer.items()}
+        evidence = farm_evidence(grid, baselines, on_grid=True)
+        if grid:
+            end = max(frame.index[-1] for frame in grid.values() if not frame.empty)
+            grid = {h: f[f.index > end - UPDATE_CONTEXT] for h, f in grid.items()}
+        self._grid = grid
+        baselines.record = False
+        self._baselines = baselines
+        self._carry = {}
+        self._houses = frozenset(evidence)
+        self._cursor = self._advance(evidence, None)
+        if self._cursor is not None:
+            baselines.horizon = self._cursor.floor("h") + pd.Timedelta(hours=BASELINE_LAG_HOURS)
+        return evidence
+
+    def _advance(
+        self, evidence: dict[str, HouseEvidence], cursor: pd.Timestamp | None
+    ) -> pd.Timestamp | None:
+        """Run every stream's alarm machine over the rows after `cursor`; the new cursor."""
+        level = SENSITIVITY[self.sensitivity]
+        after = cursor
+        for house, found in evidence.items():
+            new = slice(None) if after is None else found.index > after
+            index = found.index[new]
+            for stream in found.streams:
+                key = (house, stream.name)
+                self._carry[key] = step_alarm(
+                    stream.z.to_numpy(dtype=float)[new],
+                    index,
+                    level,
+                    stream.slow,
+                    self._carry.get(key, AlarmCarry()),
+                )
+            if len(found.index) and (cursor is None or found.index[-1] > cursor):
+                cursor = found.index[-1]
+        return cursor
+
+    def _judge_all(self, evidence: dict[str, HouseEvidence]) -> dict[str, HouseResult]:
+        results: dict[str, HouseResult] = {}
+        for house, found in evidence.items():
+            if not _enough_data(self._buffer[house]):
+                continue
+            states = {
+                stream.name: self._carry.get((house, stream.name), AlarmCarry())
+                for stream in found.streams
+            }
+            result = decide(found, self.sensitivity, len(found.index) - 1, states)
+            if result is not None:
+                results[house] = result
+        return results
 
     def _merge(self, history: FarmHistory) -> None:
         for house, frame in history.houses.items():
@@ -122,17 +230,35 @@ def _enough_data(frame: pd.DataFrame) -> bool:
 
 
 def judge(evidence: HouseEvidence, sensitivity: str, at: int) -> HouseResult | None:
-    """The house's result at grid row `at` from its evidence streams."""
+    """The house's result at grid row `at` from its evidence streams (batch: every row to `at`)."""
     level = SENSITIVITY[sensitivity]
-    best: tuple[float, Evidence, FloatArray] | None = None
-    alarmed: tuple[float, Evidence, FloatArray] | None = None
+    states: dict[str, AlarmCarry] = {}
+    for stream in evidence.streams:
+        state = alarm_state(stream.z.iloc[: at + 1], level, stream.slow)
+        states[stream.name] = AlarmCarry(
+            on=bool(state[at] >= 1.0), since=since_of(state, evidence.index, at)
+        )
+    return decide(evidence, sensitivity, at, states)
+
+
+def decide(
+    evidence: HouseEvidence, sensitivity: str, at: int, states: dict[str, AlarmCarry]
+) -> HouseResult | None:
+    """The house's result at row `at`, given each stream's alarm state at that row.
+
+    The batch path (`judge`) and the incremental one (`FarmAnalyzer.update`) differ only in how
+    they know the alarm states; everything a farmer sees is decided here.
+    """
+    level = SENSITIVITY[sensitivity]
+    best: tuple[float, Evidence, AlarmCarry] | None = None
+    alarmed: tuple[float, Evidence, AlarmCarry] | None = None
     for stream in evidence.streams:
         z = float(stream.z.iloc[at]) if np.isfinite(stream.z.iloc[at]) else 0.0
-        state = alarm_state(stream.z.iloc[: at + 1], level, stream.slow)
+        state = states.get(stream.name, AlarmCarry())
         entry = (abs(z), stream, state)
         if best is None or abs(z) > best[0]:
             best = entry
-        if state[at] >= 1.0 and (alarmed is None or abs(z) > alarmed[0]):
+        if state.on and (alarmed is None or abs(z) > alarmed[0]):
             alarmed = entry
     if best is None:
         return None
@@ -149,7 +275,7 @@ def judge(evidence: HouseEvidence, sensitivity: str, at: int) -> HouseResult | N
         risk = max(risk, 100.0 * float(np.exp(-ttf / 48.0)))
     actual = _finite(stream.actual.iloc[at])
     expected = _finite(stream.expected.iloc[at])
-    since = since_of(state, evidence.index, at)
+    since = state.since if anomaly else None
     return HouseResult(
         anomaly=anomaly,
         anomaly_score=round(score, 1),
@@ -206,4 +332,4 @@ def explain(
     return f"{prefix}{what}{values}{when}{certainty} ({subsystem})"
 
 
-__all__ += ["ROWS_PER_DAY", "analyze", "judge"]
+__all__ += ["ROWS_PER_DAY", "analyze", "decide", "judge"]

@@ -22,7 +22,8 @@ Evidence streams (each with the subsystem it points at):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -156,42 +157,137 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     return grid.ffill(limit=MAX_FILL_ROWS)
 
 
-def _hourly_baseline(residual: pd.Series) -> tuple[pd.Series, pd.Series]:
+BASELINE_LAG_HOURS = 24
+"""A row's baseline ends this many hours before it (so a recorded one reaches that far ahead)."""
+
+
+@dataclass
+class Baselines:
+    """Hourly median and MAD of every residual: computed by a fit, replayed by the updates.
+
+    The baseline of a row uses hourly residuals that end `BASELINE_LAG_HOURS` before it, so when
+    a fit records them on its whole buffer it knows them exactly for the next 24 hours: the
+    incremental updates look them up instead of re-running five-day rolling medians on every
+    tick. `record` is True while a fit fills it; `horizon` is the last hour it covers.
+    `series` holds per key the first hour and the hourly median and MAD from there.
+    """
+
+    record: bool = True
+    series: dict[str, tuple[pd.Timestamp, FloatArray, FloatArray]] = field(default_factory=dict)
+    horizon: pd.Timestamp | None = None
+    _positions: tuple[tuple[pd.Timestamp, int, pd.Timestamp, int], FloatArray] | None = None
+
+    def covers(self, stamp: pd.Timestamp) -> bool:
+        """Whether the baselines reach the hour of `stamp`."""
+        return self.horizon is not None and stamp.floor("h") <= self.horizon
+
+    def positions(self, index: pd.DatetimeIndex, first: pd.Timestamp, hours: int) -> FloatArray:
+        """_hour_positions, kept for the last grid (every stream of an update shares it)."""
+        key = (index[0], len(index), first, hours)
+        if self._positions is None or self._positions[0] != key:
+            self._positions = (key, _hour_positions(index, first, hours))
+        return self._positions[1]
+
+
+def _hour_positions(index: pd.DatetimeIndex, first: pd.Timestamp, hours: int) -> FloatArray:
+    """Position of each row's full hour in an hourly series starting at `first` (NaN outside).
+
+    Within an hour the value of the last full hour is carried (as a forward fill over at most
+    11 rows of the 5-minute grid would); rows before `first` or past the series get none.
+    """
+    position = ((index.floor("h") - first) // pd.Timedelta(hours=1)).to_numpy(dtype=float)
+    position[(position < 0) | (position >= hours)] = np.nan
+    return position
+
+
+def _take(values: FloatArray, position: FloatArray) -> FloatArray:
+    """values[position] with NaN where the position is NaN."""
+    valid = np.isfinite(position)
+    out = np.full(len(position), np.nan)
+    out[valid] = values[position[valid].astype(np.int64)]
+    return out
+
+
+def _hourly_baseline(
+    residual: FloatArray,
+    index: pd.DatetimeIndex,
+    key: str = "",
+    baselines: Baselines | None = None,
+) -> tuple[FloatArray, FloatArray]:
     """Median and MAD of the residual over the 5 days that end a day before each row.
 
     The statistics move slowly, so they are computed on the full hours only (timestamp-aligned,
     so a live buffer and a batch run see the same points) and carried forward within the hour:
-    twelve times less work than on every 5-minute row, and still causal.
+    twelve times less work than on every 5-minute row, and still causal. With `baselines` in
+    record mode they are also computed 24 hours ahead and kept under `key`; in replay mode they
+    are looked up there (NaN where none was recorded, which no alarm reads as evidence).
     """
-    if not isinstance(residual.index, pd.DatetimeIndex) or residual.empty:
-        empty = pd.Series(np.nan, index=residual.index)
+    if baselines is not None and not baselines.record:
+        stored = baselines.series.get(key)
+        if stored is None or not len(index):
+            empty = np.full(len(index), np.nan)
+            return empty, empty
+        first, median_values, mad_values = stored
+        position = baselines.positions(index, first, len(median_values))
+        return _take(median_values, position), _take(mad_values, position)
+    on_hour = np.asarray(index.minute == 0)
+    if not on_hour.any():
+        empty = np.full(len(index), np.nan)
         return empty, empty
-    hourly = residual[residual.index.minute == 0]
-    past = hourly.shift(24)
+    hourly = pd.Series(residual[on_hour], index=index[on_hour])
+    if baselines is not None:
+        ahead = pd.date_range(
+            hourly.index[0], hourly.index[-1] + pd.Timedelta(hours=BASELINE_LAG_HOURS), freq="h"
+        )
+        hourly = hourly.reindex(ahead)
+    past = hourly.shift(BASELINE_LAG_HOURS)
     window = 5 * 24
     median = past.rolling(window, min_periods=12).median()
     mad = (past - median).abs().rolling(window, min_periods=12).median()
-    return (
-        median.reindex(residual.index).ffill(limit=11),
-        mad.reindex(residual.index).ffill(limit=11),
-    )
+    first = hourly.index[0]
+    median_values = median.to_numpy(dtype=float)
+    mad_values = mad.to_numpy(dtype=float)
+    if baselines is not None:
+        baselines.series[key] = (first, median_values, mad_values)
+    position = _hour_positions(index, first, len(median_values))
+    return _take(median_values, position), _take(mad_values, position)
 
 
-def _robust_z(residual: pd.Series, floor: float) -> pd.Series:
-    """z of a residual against its own baseline: median / MAD over 5 days ending a day ago."""
-    median, mad = _hourly_baseline(residual)
-    spread = (1.4826 * mad).clip(lower=floor)
-    z: pd.Series = (residual - median) / spread
-    return z
+def _robust_z(
+    residual: pd.Series, floor: float, key: str = "", baselines: Baselines | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """(z, typical residual) against its own baseline: median / MAD over 5 days ending a day ago."""
+    index = pd.DatetimeIndex(residual.index)
+    z, median = _robust_z_values(residual.to_numpy(dtype=float), index, floor, key, baselines)
+    return pd.Series(z, index=index), pd.Series(median, index=index)
 
 
-def _pack_residual(by_house: pd.DataFrame, house: str) -> tuple[pd.Series, pd.Series]:
-    """(house value, median of the other houses) at each time; the expectation is the pack."""
-    own = by_house[house]
-    others = by_house.drop(columns=[house])
-    if others.shape[1] == 0:
-        return own, pd.Series(np.nan, index=own.index)
-    return own, others.median(axis=1, skipna=True)
+def _robust_z_values(
+    residual: FloatArray,
+    index: pd.DatetimeIndex,
+    floor: float,
+    key: str,
+    baselines: Baselines | None,
+) -> tuple[FloatArray, FloatArray]:
+    median, mad = _hourly_baseline(residual, index, key, baselines)
+    spread = np.maximum(1.4826 * mad, floor)
+    z: FloatArray = (residual - median) / spread
+    return z, median
+
+
+def _pack_medians(by_house: pd.DataFrame) -> dict[str, FloatArray]:
+    """Per house, the median of the other houses at each time (NaN where none reports)."""
+    values = by_house.to_numpy(dtype=float)
+    medians: dict[str, FloatArray] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN, as meant
+        for column, house in enumerate(by_house.columns):
+            others = np.delete(values, column, axis=1)
+            if others.shape[1] == 0:
+                medians[str(house)] = np.full(len(values), np.nan)
+            else:
+                medians[str(house)] = np.nanmedian(others, axis=1)
+    return medians
 
 
 def _smooth(series: pd.Series, rows: int) -> pd.Series:
@@ -209,47 +305,61 @@ def _rate(total: pd.Series) -> pd.Series:
     return step.mask(reset, total).clip(lower=0.0)
 
 
-def _baseline(residual: pd.Series) -> pd.Series:
-    """Typical residual over the 5 days that end a day before each row."""
-    return _hourly_baseline(residual)[0]
-
-
 def _pack_evidence(
     by_house: pd.DataFrame,
     house: str,
     spec: EvidenceSpec,
     name: str,
+    *,
+    pack: FloatArray,
     trend_rows: int = 0,
+    baselines: Baselines | None = None,
 ) -> Evidence:
     """Evidence of `house` leaving its pack (or its own past when it has no siblings).
 
     With `trend_rows` the residual is averaged over that many rows first: slower, but a slow
-    drift (wear) stands out against a much smaller spread, hours or days earlier.
+    drift (wear) stands out against a much smaller spread, hours or days earlier. `pack` is the
+    median of the other houses (see _pack_medians). Plain arrays inside: this runs for every
+    stream of every house on every tick, where pandas' per-operation cost would dominate.
     """
-    own, pack = _pack_residual(by_house, house)
-    if pack.isna().all():
-        residual = own
+    index = pd.DatetimeIndex(by_house.index)
+    own_series = by_house[house]
+    own: FloatArray = own_series.to_numpy(dtype=float)
+    alone = bool(np.isnan(pack).all())
+    if alone:
+        residual: FloatArray = own
     elif spec.relative:
-        residual = pd.Series(np.log((own + spec.floor) / (pack + spec.floor)), index=own.index)
+        residual = np.log((own + spec.floor) / (pack + spec.floor))
     else:
         residual = own - pack
     if trend_rows:
-        residual = _smooth(residual, trend_rows)
+        residual = _smooth(pd.Series(residual), trend_rows).to_numpy(dtype=float)
     floor = 0.05 if spec.relative else spec.floor
     if trend_rows:
         floor = spec.trend_floor or floor / TREND_FLOOR_DIVISOR
-    z = _robust_z(residual, floor)
-    typical = _baseline(residual)
-    if pack.isna().all():
+    z, typical = _robust_z_values(residual, index, floor, f"{house}/{name}", baselines)
+    if alone:
         expected = typical
     elif spec.relative:
         expected = (pack + spec.floor) * np.exp(typical) - spec.floor
     else:
         expected = pack + typical
-    return Evidence(name, spec.signal, z, own, expected, spec.up, spec.down, spec.unit, spec.limit)
+    return Evidence(
+        name,
+        spec.signal,
+        pd.Series(z, index=index),
+        own_series,
+        pd.Series(expected, index=index),
+        spec.up,
+        spec.down,
+        spec.unit,
+        spec.limit,
+    )
 
 
-def _probe_evidence(frame: pd.DataFrame) -> list[Evidence]:
+def _probe_evidence(
+    frame: pd.DataFrame, house: str = "", baselines: Baselines | None = None
+) -> list[Evidence]:
     """Each probe against the median of the other probes of the same house."""
     probes = sorted(c for c in frame.columns if c.startswith("probe_temperature_"))
     streams: list[Evidence] = []
@@ -261,7 +371,7 @@ def _probe_evidence(frame: pd.DataFrame) -> list[Evidence]:
         others = block.drop(columns=[probe])
         reference = others.median(axis=1)
         residual = _smooth(block[probe] - reference, ROWS_PER_HOUR)
-        z = _robust_z(residual, PROBE_FLOOR)
+        z, typical = _robust_z(residual, PROBE_FLOOR, f"{house}/{probe}", baselines)
         # Stuck: no movement for two hours while the other probes move.
         still = block[probe].diff().abs().rolling(2 * ROWS_PER_HOUR, min_periods=ROWS_PER_HOUR)
         moving = (
@@ -275,18 +385,21 @@ def _probe_evidence(frame: pd.DataFrame) -> list[Evidence]:
         gone_share = gone.astype(float).rolling(ROWS_PER_HOUR, min_periods=1).mean()
         z = z.where(~stuck, np.sign(z.fillna(1.0)).replace(0, 1.0) * 10.0)
         z = z.mask(gone_share >= 0.5, 10.0)
-        expected = reference + _baseline(residual)
+        expected = reference + typical
         streams.append(
             Evidence(probe, probe, z, block[probe], expected, "sensor", "sensor", "°C", 3.0)
         )
         drift = _smooth(block[probe] - reference, TREND_ROWS)
+        drift_z, drift_typical = _robust_z(
+            drift, PROBE_FLOOR / TREND_FLOOR_DIVISOR, f"{house}/{probe}_trend", baselines
+        )
         streams.append(
             Evidence(
                 f"{probe}_trend",
                 probe,
-                _robust_z(drift, PROBE_FLOOR / TREND_FLOOR_DIVISOR),
+                drift_z,
                 block[probe],
-                reference + _baseline(drift),
+                reference + drift_typical,
                 "sensor",
                 "sensor",
                 "°C",
@@ -367,9 +480,32 @@ def settled_rows(frame: pd.DataFrame) -> pd.Series:
     return result
 
 
-def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
-    """Evidence streams of every house of one farm, on a common 5-minute grid."""
-    prepared = {house: prepare(frame) for house, frame in frames.items() if not frame.empty}
+TAIL_CONTEXT_ROWS = 2 * TREND_ROWS + 2 * ROWS_PER_HOUR + 2
+"""Rows before the evaluated tail that the pack, trend and probe windows read (exactly)."""
+UPDATE_CONTEXT = pd.Timedelta(days=9)
+"""Data an incremental update prepares: the 7-day heater maximum under the 1-day heat mean,
+plus the trend and smoothing windows (every rolling window of the derived signals is inside)."""
+
+
+def farm_evidence(
+    frames: dict[str, pd.DataFrame],
+    baselines: Baselines | None = None,
+    tail: int | None = None,
+    *,
+    on_grid: bool = False,
+) -> dict[str, HouseEvidence]:
+    """Evidence streams of every house of one farm, on a common 5-minute grid.
+
+    `baselines` records (fit) or replays (update) the hourly median/MAD baselines. With `tail`,
+    only the last `tail + TREND_ROWS` rows are evaluated and returned (the extra TREND_ROWS give
+    time_to_failure its 6 h of history): the pack medians, trend smoothing and probe checks then
+    run on a few hundred rows instead of the whole buffer, with the same values on those rows
+    as a run over everything (every window they read lies inside the slice). `on_grid`: the
+    frames are already `prepare`d (the incremental update keeps them between ticks).
+    """
+    if not on_grid:
+        frames = {house: prepare(frame) for house, frame in frames.items() if not frame.empty}
+    prepared = {house: frame for house, frame in frames.items() if not frame.empty}
     if not prepared:
         return {}
     start = min(f.index[0] for f in prepared.values())
@@ -385,7 +521,9 @@ def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
             return None
         return pd.DataFrame(columns)
 
-    results = {house: HouseEvidence(index=index) for house in grid}
+    keep = len(index) if tail is None else min(len(index), tail + TREND_ROWS)
+    evaluate = len(index) if tail is None else min(len(index), keep + TAIL_CONTEXT_ROWS)
+    results = {house: HouseEvidence(index=index[len(index) - keep :]) for house in grid}
     derived: dict[str, pd.DataFrame] = {}
     deviation = {
         h: _smooth(f["temperature"] - f["set_temperature"], ROWS_PER_HOUR // 2)
@@ -426,19 +564,48 @@ def farm_evidence(frames: dict[str, pd.DataFrame]) -> dict[str, HouseEvidence]:
         if rates:
             derived[name] = pd.DataFrame(rates)
 
+    streams: dict[str, list[Evidence]] = {house: [] for house in grid}
+    settled = settled.iloc[len(index) - evaluate :]
     for name, unmasked in derived.items():
         spec = SPECS[name]
-        by_house = unmasked.where(settled[unmasked.columns])
+        by_house = unmasked.iloc[len(index) - evaluate :].where(settled[unmasked.columns])
+        packs = _pack_medians(by_house)
         for house in by_house.columns:
-            results[house].streams.append(_pack_evidence(by_house, house, spec, name))
+            streams[house].append(
+                _pack_evidence(by_house, house, spec, name, pack=packs[house], baselines=baselines)
+            )
             if spec.trend:
-                results[house].streams.append(
-                    _pack_evidence(by_house, house, spec, f"{name}_trend", TREND_ROWS)
+                streams[house].append(
+                    _pack_evidence(
+                        by_house,
+                        house,
+                        spec,
+                        f"{name}_trend",
+                        pack=packs[house],
+                        trend_rows=TREND_ROWS,
+                        baselines=baselines,
+                    )
                 )
     for house, frame in grid.items():
-        results[house].streams.extend(_probe_evidence(frame))
-        results[house].streams.extend(_link_evidence(frame))
+        streams[house].extend(
+            _probe_evidence(frame.iloc[len(index) - evaluate :], house, baselines)
+        )
+        streams[house].extend(_link_evidence(frame))
+    for house, found in streams.items():
+        results[house].streams = [_last_rows(stream, keep) for stream in found]
     return results
+
+
+def _last_rows(stream: Evidence, rows: int) -> Evidence:
+    """The stream cut to its last `rows` rows (unchanged when it is that short)."""
+    if len(stream.z) <= rows:
+        return stream
+    return replace(
+        stream,
+        z=stream.z.iloc[-rows:],
+        actual=stream.actual.iloc[-rows:],
+        expected=stream.expected.iloc[-rows:],
+    )
 
 
 def alarm_state(z: pd.Series, level: SensitivityLevel, slow: bool = False) -> FloatArray:
@@ -463,6 +630,61 @@ def alarm_state(z: pd.Series, level: SensitivityLevel, slow: bool = False) -> Fl
     trigger[run_below >= level.hold_rows] = 0.0
     state: FloatArray = pd.Series(trigger).ffill().fillna(0.0).to_numpy(dtype=float, copy=True)
     return state
+
+
+@dataclass(frozen=True)
+class AlarmCarry:
+    """State of one stream's alarm machine after the last row it saw (see step_alarm)."""
+
+    run_above: int = 0
+    run_below: int = 0
+    on: bool = False
+    since: datetime | None = None
+    """Start of the episode that is on (None while off)."""
+
+
+def step_alarm(
+    z: FloatArray,
+    index: pd.DatetimeIndex,
+    level: SensitivityLevel,
+    slow: bool,
+    carry: AlarmCarry,
+) -> AlarmCarry:
+    """alarm_state continued over new rows: the same decisions as one run over all the rows.
+
+    The runs above / below the thresholds and the on/off state are carried from the previous
+    rows, so an update only looks at the points it has not seen yet.
+    """
+    if len(z) == 0:
+        return carry
+    factor = SLOW_Z_FACTOR if slow else 1.0
+    need = level.min_rows * (SLOW_ROWS_FACTOR if slow else 1)
+    magnitude = np.nan_to_num(np.abs(np.asarray(z, dtype=float)), nan=0.0)
+    above = magnitude >= level.z_on * factor
+    below = magnitude < level.z_off * factor
+    run_above = _run_lengths(above)
+    run_below = _run_lengths(below)
+    run_above[: _first_false(above)] += carry.run_above
+    run_below[: _first_false(below)] += carry.run_below
+    trigger = np.full(len(magnitude), np.nan)
+    trigger[run_above >= need] = 1.0
+    trigger[run_below >= level.hold_rows] = 0.0
+    state = pd.Series(trigger).ffill().fillna(1.0 if carry.on else 0.0).to_numpy(dtype=float)
+    on = bool(state[-1] >= 1.0)
+    since: datetime | None = None
+    if on:
+        off = np.flatnonzero(state < 1.0)
+        if len(off):
+            since = index[int(off[-1]) + 1].to_pydatetime()
+        else:
+            since = carry.since if carry.on else index[0].to_pydatetime()
+    return AlarmCarry(int(run_above[-1]), int(run_below[-1]), on, since)
+
+
+def _first_false(flags: npt.NDArray[np.bool_]) -> int:
+    """Position of the first False (the length when all are True)."""
+    false = np.flatnonzero(~flags)
+    return int(false[0]) if len(false) else len(flags)
 
 
 def _run_lengths(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
