@@ -124,7 +124,8 @@ def test_step_alarm_continues_alarm_state(slow: bool) -> None:
     index = pd.date_range("2026-01-01", periods=len(z), freq="5min", tz="UTC")
     level = SENSITIVITY["high"]
     state = alarm_state(pd.Series(z), level, slow)
-    assert state.max() == 1.0 and state.min() == 0.0
+    assert state.max() == 1.0
+    assert state.min() == 0.0
     carry = AlarmCarry()
     cuts = np.sort(rng.choice(np.arange(1, len(z)), 80, replace=False))
     for begin, end in zip(np.r_[0, cuts], np.r_[cuts, len(z)], strict=True):
