@@ -89,3 +89,15 @@ def test_daily_recurring_spike_is_learned_but_a_spike_at_a_new_time_alarms() -> 
     undamped = UnivariateConfig(recurring_damping=1.0)
     alarms = np.flatnonzero(score_series(values, period, undamped) >= undamped.threshold)
     assert np.isin(settled, alarms).all()
+
+
+def test_scores_with_a_daily_period_are_causal_and_deterministic() -> None:
+    values = _daily(20)
+    values[15 * PERIOD :] += 6.0
+    full = score_series(values, PERIOD)
+    np.testing.assert_array_equal(score_series(values, PERIOD), full)
+    for cut in (PERIOD - 1, 3 * PERIOD + 7, 15 * PERIOD + 3):
+        np.testing.assert_array_equal(score_series(values[:cut], PERIOD), full[:cut])
+    flags = recurring(pd.Series(values), PERIOD, UnivariateConfig())
+    part = recurring(pd.Series(values[: 10 * PERIOD]), PERIOD, UnivariateConfig())
+    np.testing.assert_array_equal(part, flags[: 10 * PERIOD])
