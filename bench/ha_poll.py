@@ -39,7 +39,8 @@ from aiohttp import ThreadedResolver
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from homeassistant import loader
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import aiohttp_client, frame
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
@@ -202,12 +203,21 @@ async def run(farms: int) -> None:
                 "entities",
             )
 
+            changes = 0
+
+            @callback
+            def count_change(_event: Event) -> None:
+                nonlocal changes
+                changes += 1
+
+            stop_counting = hass.bus.async_listen(EVENT_STATE_CHANGED, count_change)
             await _sim_get(base_url, "_sim/reset-counters", post=True)
             costs: list[CycleCost] = []
             failed = 0
             for _ in range(POLLS):
                 costs.append(await _poll_all(hass, coordinators))
                 failed += sum(not coordinator.last_update_success for coordinator in coordinators)
+            stop_counting()
             status = await _sim_get(base_url, "_sim/status")
             requests_by_operation = status["requests"]
             assert isinstance(requests_by_operation, dict)
@@ -228,6 +238,7 @@ async def run(farms: int) -> None:
             figure(f"requests_per_farm_per_poll_{label}", requests / (farms * POLLS), "requests")
             figure(f"logins_during_polls_{label}", float(logins), "logins")
             figure(f"failed_polls_{label}", failed, "polls")
+            figure(f"state_changes_per_poll_cycle_{label}", changes / POLLS, "states")
             loop = [cost.loop for cost in costs]
             other = [cost.other for cost in costs]
             figure(f"loop_cpu_per_poll_cycle_median_{label}", 1000 * statistics.median(loop), "ms")

@@ -435,8 +435,23 @@ class RotemHouseSensor(RotemFarmCoordinatorEntity, SensorEntity):
         return super().available and house is not None and house.online
 
     def _shown_state(self) -> tuple[object, ...]:
-        """Availability, value and unit: what a poll can change in this sensor's state."""
-        return (self.available, self.native_value, self.native_unit_of_measurement)
+        """Availability, value and unit: what a poll can change in this sensor's state.
+
+        The same as ``available``, ``native_value`` and ``native_unit_of_measurement`` with one
+        house lookup: this runs for every entity of every farm at each poll.
+        """
+        assert self.house_number is not None
+        coordinator = self.coordinator
+        snapshot = coordinator.data
+        house = snapshot.site.houses.get(self.house_number)
+        if house is None:
+            return (False, None, self.native_unit_of_measurement)
+        description = self.entity_description
+        return (
+            coordinator.last_update_success and house.online,
+            description.value_fn(house, snapshot, coordinator.config_entry),
+            self.native_unit_of_measurement,
+        )
 
     @property
     def native_value(self) -> SensorValue:
