@@ -190,6 +190,14 @@ class RotemFarmCoordinatorEntity(CoordinatorEntity[RotemFarmCoordinator], RotemF
         CoordinatorEntity.__init__(self, coordinator)
         RotemFarmEntity.__init__(self, data, house_number, key, device_info)
 
+    async def async_added_to_hass(self) -> None:
+        """Remember what the first state write shows, so the next poll skips it if unchanged.
+
+        Home Assistant writes the first state right after this method, from the same data.
+        """
+        await super().async_added_to_hass()
+        self._last_shown = self._shown_state()
+
     def _shown_state(self) -> tuple[object, ...]:
         """What a state write would show that can change with a poll (override per platform)."""
         return (self.available,)

@@ -64,7 +64,7 @@ async def test_only_changed_entities_are_written(
 ) -> None:
     """A new temperature is written; the unchanged humidity and alarm are not rewritten."""
     await _setup(hass, rotem_entry)
-    await _poll(hass, freezer)  # the first poll after set-up writes everything once
+    await _poll(hass, freezer)  # a steady-state poll first
     # Values, not State objects: HA updates ``last_reported`` of an unchanged state in place.
     before = {
         entity_id: (_state(hass, entity_id).state, _state(hass, entity_id).last_reported)
