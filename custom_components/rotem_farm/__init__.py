@@ -81,7 +81,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) ->
         coordinator = RotemFarmCoordinator(hass, entry, client)
         await coordinator.async_config_entry_first_refresh()
         # The farm device first: every house device points to it (via_device).
-        dr.async_get(hass).async_get_or_create(
+        farm_device = dr.async_get(hass).async_get_or_create(
             config_entry_id=entry.entry_id,
             **farm_device_info(
                 entry,
@@ -96,6 +96,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) ->
             coordinator=coordinator,
             manual=None,
             analysis=analysis,
+            farm_device_id=farm_device.id,
         )
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     if not hasattr(config_entries, "OptionsFlowWithReload"):

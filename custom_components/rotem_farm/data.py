@@ -28,7 +28,9 @@ class RotemFarmData:
 
     ``farm_id`` is the prefix of every unique id and device identifier (the gateway code of a
     Rotem farm, the generated id of a manual one). Exactly one of ``coordinator`` (Rotem) and
-    ``manual`` (manual farm) is set, matching ``kind``.
+    ``manual`` (manual farm) is set, matching ``kind``. ``farm_device_id`` is the device
+    registry id of the farm device, set where that device is created (before any platform), so
+    house devices can link to it by id on a Home Assistant that wants ``via_device_id``.
     """
 
     farm_id: str
@@ -36,6 +38,7 @@ class RotemFarmData:
     coordinator: RotemFarmCoordinator | None
     manual: ManualFarm | None
     analysis: AnalysisStore
+    farm_device_id: str | None = None
 
 
 type RotemFarmConfigEntry = ConfigEntry[RotemFarmData]

@@ -8,7 +8,7 @@ from its unique id whatever the farm's kind.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, cast
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 MANUFACTURER_ROTEM = "Munters (Rotem)"
 FARM_MODEL = "RotemNetWeb farm"
+
+# HA 2026.8 links a device to its parent by registry id (``via_device_id``) and deprecates the
+# identifier link (``via_device``, removed in 2027.8); 2025.4 knows only the identifier link.
+VIA_DEVICE_ID: Final = "via_device_id" in DeviceInfo.__annotations__
 
 
 def _farm_id(entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry) -> str:
@@ -119,12 +123,22 @@ def house_device_info(
     model: str | None = None,
     sw_version: str | None = None,
 ) -> DeviceInfo:
-    """Return a house device, linked to its farm device so the farm groups its houses."""
+    """Return a house device, linked to its farm device so the farm groups its houses.
+
+    The link is the farm device's registry id where the running HA takes one (2026.8 on; the
+    identifier link warns there and stops working in 2027.8), else the farm's identifier.
+    """
     farm_id = _farm_id(entry_or_data)
-    info = DeviceInfo(
-        identifiers={house_identifier(farm_id, house_number)},
-        name=name,
-        via_device=(DOMAIN, farm_id),
+    farm_device_id = _farm_device_id(entry_or_data)
+    # Built as a plain mapping: each HA release's DeviceInfo declares only one of the two keys.
+    link: dict[str, object]
+    if VIA_DEVICE_ID and farm_device_id is not None:
+        link = {"via_device_id": farm_device_id}
+    else:
+        link = {"via_device": (DOMAIN, farm_id)}
+    info = cast(
+        DeviceInfo,
+        {"identifiers": {house_identifier(farm_id, house_number)}, "name": name, **link},
     )
     if model is not None:
         info["model"] = model
@@ -133,6 +147,18 @@ def house_device_info(
     if _is_rotem(entry_or_data):
         info["manufacturer"] = MANUFACTURER_ROTEM
     return info
+
+
+def _farm_device_id(
+    entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry,
+) -> str | None:
+    """Return the farm device's registry id, None while the entry has no runtime data yet."""
+    data = (
+        entry_or_data
+        if isinstance(entry_or_data, RotemFarmData)
+        else getattr(entry_or_data, "runtime_data", None)
+    )
+    return data.farm_device_id if isinstance(data, RotemFarmData) else None
 
 
 def _is_rotem(entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry) -> bool:

@@ -177,10 +177,12 @@ class ManualFarm:
         for number in self.house_numbers:
             if isinstance(house := houses.get(str(number)), dict):
                 self._flocks[number] = HouseFlock.from_dict(house, self.default_capacity)
-        dr.async_get(self.hass).async_get_or_create(
+        farm_device = dr.async_get(self.hass).async_get_or_create(
             config_entry_id=self.entry.entry_id,
             **farm_device_info(self.entry, name=self.entry.title),
         )
+        # House devices link to the farm device by this id on HA 2026.8 and later.
+        self.entry.runtime_data.farm_device_id = farm_device.id
         self.entry.async_on_unload(self._async_save_now)
         tracked = self._helper_links()
         if tracked:
