@@ -36,7 +36,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .const import ANALYSIS_STALE_INTERVALS, SUBSYSTEMS
-from .entity import house_device_info, house_identifier
+from .entity import house_identifier, rotem_house_device_info
 
 if TYPE_CHECKING:
     from .data import RotemFarmConfigEntry
@@ -188,11 +188,7 @@ def _house_device(entry: RotemFarmConfigEntry, house_number: int) -> DeviceInfo:
     if data.coordinator is not None and (
         house := data.coordinator.data.site.houses.get(house_number)
     ):
-        from .sensor import house_name  # sensor.py imports this module
-
-        return house_device_info(
-            entry, house_number, house_name(entry, house), model=house.controller_type
-        )
+        return rotem_house_device_info(entry, house_number, house)
     return DeviceInfo(identifiers={house_identifier(data.farm_id, house_number)})
 
 

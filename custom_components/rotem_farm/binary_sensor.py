@@ -17,9 +17,8 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .analysis import analysis_binary_sensors
 from .coordinator import RotemFarmCoordinator
 from .data import RotemFarmConfigEntry, RotemFarmData
-from .entity import RotemFarmCoordinatorEntity, house_device_info
+from .entity import RotemHouseCoordinatorEntity
 from .rotemnet import House
-from .sensor import house_name
 
 PARALLEL_UPDATES = 0
 
@@ -87,7 +86,7 @@ async def async_setup_entry(
     entry.async_on_unload(coordinator.async_add_listener(add_new_houses))
 
 
-class RotemHouseBinarySensor(RotemFarmCoordinatorEntity, BinarySensorEntity):
+class RotemHouseBinarySensor(RotemHouseCoordinatorEntity, BinarySensorEntity):
     """A binary sensor of one house."""
 
     entity_description: RotemBinarySensorDescription
@@ -100,23 +99,8 @@ class RotemHouseBinarySensor(RotemFarmCoordinatorEntity, BinarySensorEntity):
         description: RotemBinarySensorDescription,
     ) -> None:
         """Bind the description to the house."""
-        house = coordinator.data.site.houses[house_number]
-        entry = coordinator.config_entry
-        super().__init__(
-            coordinator,
-            data,
-            house_number,
-            description.key,
-            house_device_info(
-                entry, house_number, house_name(entry, house), model=house.controller_type
-            ),
-        )
+        super().__init__(coordinator, data, house_number, description.key)
         self.entity_description = description
-
-    @property
-    def _house(self) -> House | None:
-        assert self.house_number is not None
-        return self.coordinator.data.site.houses.get(self.house_number)
 
     @property
     def available(self) -> bool:

@@ -23,6 +23,7 @@ from .data import RotemFarmData
 
 if TYPE_CHECKING:
     from .data import RotemFarmConfigEntry
+    from .rotemnet import House
 
 MANUFACTURER_ROTEM = "Munters (Rotem)"
 FARM_MODEL = "RotemNetWeb farm"
@@ -236,3 +237,39 @@ class RotemFarmCoordinatorEntity(CoordinatorEntity[RotemFarmCoordinator], RotemF
             return
         self._last_shown = shown
         self.async_write_ha_state()
+
+
+def house_name(entry: RotemFarmConfigEntry | ConfigEntry, house: House) -> str:
+    """Name a house device after its farm too, so two farms' "House 1" stay apart."""
+    return f"{entry.title} {house.name}"
+
+
+def rotem_house_device_info(
+    entry: RotemFarmConfigEntry | ConfigEntry, house_number: int, house: House
+) -> DeviceInfo:
+    """The device of a Rotem house as the controller reports it (name, controller model)."""
+    return house_device_info(
+        entry, house_number, house_name(entry, house), model=house.controller_type
+    )
+
+
+class RotemHouseCoordinatorEntity(RotemFarmCoordinatorEntity):
+    """An entity of one house of a Rotem farm, on that house's device."""
+
+    def __init__(
+        self,
+        coordinator: RotemFarmCoordinator,
+        data: RotemFarmData,
+        house_number: int,
+        key: str,
+    ) -> None:
+        """Bind the entity to the house; the device comes from the house's current report."""
+        house = coordinator.data.site.houses[house_number]
+        device_info = rotem_house_device_info(coordinator.config_entry, house_number, house)
+        super().__init__(coordinator, data, house_number, key, device_info)
+
+    @property
+    def _house(self) -> House | None:
+        """The house in the latest poll; None once the cloud no longer reports it."""
+        assert self.house_number is not None
+        return self.coordinator.data.site.houses.get(self.house_number)

@@ -33,8 +33,8 @@ from .data import RotemFarmConfigEntry, RotemFarmData
 from .entity import (
     FARM_MODEL,
     RotemFarmCoordinatorEntity,
+    RotemHouseCoordinatorEntity,
     farm_device_info,
-    house_device_info,
 )
 from .flock import expected_harvest_date
 from .manual import manual_house_sensors
@@ -335,11 +335,6 @@ def probe_description(probe: int) -> RotemHouseSensorDescription:
     )
 
 
-def house_name(entry: RotemFarmConfigEntry, house: House) -> str:
-    """Name a house device after its farm too, so two farms' "House 1" stay apart."""
-    return f"{entry.title} {house.name}"
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: RotemFarmConfigEntry,
@@ -390,7 +385,7 @@ async def async_setup_entry(
     entry.async_on_unload(coordinator.async_add_listener(add_new_houses))
 
 
-class RotemHouseSensor(RotemFarmCoordinatorEntity, SensorEntity):
+class RotemHouseSensor(RotemHouseCoordinatorEntity, SensorEntity):
     """A sensor of one house; unavailable while its controller is off line."""
 
     entity_description: RotemHouseSensorDescription
@@ -403,17 +398,7 @@ class RotemHouseSensor(RotemFarmCoordinatorEntity, SensorEntity):
         description: RotemHouseSensorDescription,
     ) -> None:
         """Bind the description to the house and pick the farm's unit."""
-        house = coordinator.data.site.houses[house_number]
-        entry = coordinator.config_entry
-        super().__init__(
-            coordinator,
-            data,
-            house_number,
-            description.key,
-            house_device_info(
-                entry, house_number, house_name(entry, house), model=house.controller_type
-            ),
-        )
+        super().__init__(coordinator, data, house_number, description.key)
         self.entity_description = description
 
     @property
@@ -422,11 +407,6 @@ class RotemHouseSensor(RotemFarmCoordinatorEntity, SensorEntity):
         if self.entity_description.unit_fn is None:
             return super().native_unit_of_measurement
         return self.entity_description.unit_fn(self.coordinator.data.farm_info.units)
-
-    @property
-    def _house(self) -> House | None:
-        assert self.house_number is not None
-        return self.coordinator.data.site.houses.get(self.house_number)
 
     @property
     def available(self) -> bool:
