@@ -11,13 +11,13 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .analysis import analysis_binary_sensors
 from .coordinator import RotemFarmCoordinator
 from .data import RotemFarmConfigEntry, RotemFarmData
-from .entity import RotemHouseCoordinatorEntity
+from .entity import RotemHouseCoordinatorEntity, async_add_houses_as_they_appear
 from .rotemnet import House
 
 PARALLEL_UPDATES = 0
@@ -65,25 +65,17 @@ async def async_setup_entry(
                 for entity in analysis_binary_sensors(entry, number)
             )
         return
-    added: set[int] = set()
 
-    @callback
-    def add_new_houses() -> None:
-        current = set(coordinator.data.site.houses)
-        added.intersection_update(current)
-        entities: list[BinarySensorEntity] = []
-        for number in sorted(current - added):
-            entities.extend(
+    def entities_of_house(number: int) -> list[BinarySensorEntity]:
+        return [
+            *(
                 RotemHouseBinarySensor(coordinator, data, number, description)
                 for description in BINARY_SENSORS
-            )
-            entities.extend(analysis_binary_sensors(entry, number))
-        added.update(current)
-        if entities:
-            async_add_entities(entities)
+            ),
+            *analysis_binary_sensors(entry, number),
+        ]
 
-    add_new_houses()
-    entry.async_on_unload(coordinator.async_add_listener(add_new_houses))
+    async_add_houses_as_they_appear(entry, coordinator, async_add_entities, entities_of_house)
 
 
 class RotemHouseBinarySensor(RotemHouseCoordinatorEntity, BinarySensorEntity):

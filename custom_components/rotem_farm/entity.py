@@ -7,7 +7,7 @@ from its unique id whatever the farm's kind.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Final, cast
 
 from homeassistant.config_entries import ConfigEntry
@@ -22,6 +22,8 @@ from .coordinator import RotemFarmCoordinator
 from .data import RotemFarmData
 
 if TYPE_CHECKING:
+    from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
     from .data import RotemFarmConfigEntry
     from .rotemnet import House
 
@@ -273,3 +275,31 @@ class RotemHouseCoordinatorEntity(RotemFarmCoordinatorEntity):
         """The house in the latest poll; None once the cloud no longer reports it."""
         assert self.house_number is not None
         return self.coordinator.data.site.houses.get(self.house_number)
+
+
+def async_add_houses_as_they_appear(
+    entry: RotemFarmConfigEntry,
+    coordinator: RotemFarmCoordinator,
+    async_add_entities: AddEntitiesCallback,
+    entities_of_house: Callable[[int], Iterable[Entity]],
+) -> None:
+    """Add a platform's entities for every house now and for houses that appear later.
+
+    A house that leaves the cloud's answer is forgotten, so it gets its entities again when it
+    comes back (its old device was removed as stale meanwhile).
+    """
+    added: set[int] = set()
+
+    @callback
+    def add_new_houses() -> None:
+        current = set(coordinator.data.site.houses)
+        added.intersection_update(current)
+        entities = [
+            entity for number in sorted(current - added) for entity in entities_of_house(number)
+        ]
+        added.update(current)
+        if entities:
+            async_add_entities(entities)
+
+    add_new_houses()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_houses))

@@ -22,7 +22,7 @@ from homeassistant.const import (
     EntityCategory,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
@@ -34,6 +34,7 @@ from .entity import (
     FARM_MODEL,
     RotemFarmCoordinatorEntity,
     RotemHouseCoordinatorEntity,
+    async_add_houses_as_they_appear,
     farm_device_info,
 )
 from .flock import expected_harvest_date
@@ -357,32 +358,24 @@ async def async_setup_entry(
     async_add_entities(
         RotemFarmSensor(coordinator, data, description) for description in FARM_SENSORS
     )
-    added: set[int] = set()
 
-    @callback
-    def add_new_houses() -> None:
+    def entities_of_house(number: int) -> list[SensorEntity]:
         snapshot = coordinator.data
-        current = set(snapshot.site.houses)
-        added.intersection_update(current)
-        entities: list[SensorEntity] = []
-        for number in sorted(current - added):
-            house = snapshot.site.houses[number]
-            descriptions = [
-                *HOUSE_SENSORS,
-                *(probe_description(probe) for probe in sorted(house.probe_temperatures)),
-            ]
-            entities.extend(
+        house = snapshot.site.houses[number]
+        descriptions = [
+            *HOUSE_SENSORS,
+            *(probe_description(probe) for probe in sorted(house.probe_temperatures)),
+        ]
+        return [
+            *(
                 RotemHouseSensor(coordinator, data, number, description)
                 for description in descriptions
                 if description.exists_fn(house, snapshot)
-            )
-            entities.extend(analysis_sensors(entry, number))
-            added.add(number)
-        if entities:
-            async_add_entities(entities)
+            ),
+            *analysis_sensors(entry, number),
+        ]
 
-    add_new_houses()
-    entry.async_on_unload(coordinator.async_add_listener(add_new_houses))
+    async_add_houses_as_they_appear(entry, coordinator, async_add_entities, entities_of_house)
 
 
 class RotemHouseSensor(RotemHouseCoordinatorEntity, SensorEntity):
