@@ -85,3 +85,21 @@ def test_daily_period_from_timestamps() -> None:
     stamps = pd.date_range("2026-01-01", periods=100, freq="5min")
     assert daily_period_rows(pd.Series(stamps)) == 288
     assert daily_period_rows(pd.Series(stamps[:2])) == 0
+
+
+def test_an_ordinary_spike_after_a_quiet_spell_is_not_news_but_a_bigger_one_is() -> None:
+    # A mostly idle series with bursts of about the same size every 40 rows, then a quiet
+    # spell: the recent spread collapses, so the next ordinary burst is extreme in z alone.
+    rng = np.random.default_rng(21)
+    values = rng.normal(0.0, 0.05, 3000).clip(0.0)
+    bursts = np.arange(100, 2000, 40)
+    values[bursts] = rng.uniform(90.0, 100.0, bursts.size)
+    ordinary, bigger = 2700, 2850
+    values[ordinary] = 98.0
+    values[bigger] = 300.0
+    config = UnivariateConfig()
+    scores = score_series(values, config=config)
+    assert scores[ordinary] < config.threshold
+    assert scores[bigger] >= config.threshold
+    z_only = UnivariateConfig(deviation_weight=1e9)
+    assert score_series(values, config=z_only)[ordinary] >= z_only.threshold

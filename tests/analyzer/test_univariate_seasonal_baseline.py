@@ -101,3 +101,22 @@ def test_scores_with_a_daily_period_are_causal_and_deterministic() -> None:
     flags = recurring(pd.Series(values), PERIOD, UnivariateConfig())
     part = recurring(pd.Series(values[: 10 * PERIOD]), PERIOD, UnivariateConfig())
     np.testing.assert_array_equal(part, flags[: 10 * PERIOD])
+
+
+def test_recurring_counts_the_days_and_tolerates_a_slightly_higher_peak() -> None:
+    config = UnivariateConfig()
+    period = 288
+    values = 10.0 + np.random.default_rng(5).normal(0.0, 0.3, 8 * period)
+    peaks = np.arange(40, len(values), period)
+    values[peaks] = 20.0
+    last = int(peaks[-1])
+    # Today's peak is 5 % higher than every earlier one and two rows late: still the rhythm.
+    values[last] = 20.5
+    values[last], values[last + 2] = values[last + 2], values[last]
+    days = recurring(pd.Series(values), period, config)
+    assert days[last + 2] == config.seasonal_days
+    assert days[int(peaks[1])] == 1
+    assert days[int(peaks[0])] == 0
+    # Twice as high is not the routine peak any more.
+    values[last + 2] = 40.0
+    assert recurring(pd.Series(values), period, config)[last + 2] == 0

@@ -8,14 +8,18 @@ itself has shown. The same is done on the difference to a seasonal baseline (the
 the last few days, of the values within an hour or so of the same time of day), so a daily
 rhythm does not hide a change; a median rather than the single value one day earlier, because a
 one-off spike yesterday must not make today's ordinary value look like a drop. A value the
-series already reached near the same time of day in the last few days (a routine daily peak)
-has its ratios halved: it is part of the rhythm, so it needs twice the evidence to alarm.
+series already reached near the same time of day on some of the last few days (a routine daily
+peak, give or take a little) has its ratios multiplied by a damping factor once per such day:
+it is part of the rhythm, so it needs more evidence to alarm.
 Each |z| is then calibrated against the series' own past: it is divided by the
 99.5th percentile of that feature's earlier |z| values (floored), because series differ wildly in
-how heavy their tails are and a single absolute z threshold cannot serve them all. The largest
-calibrated ratio r becomes the score r / (1 + r) (0..1, 0.5 = as extreme as the series' own
-0.5 % tail). After a score at or above the operating threshold, scores are zeroed for a while:
-one early alarm per event is what an operator (and NAB) wants, a stream of repeats is noise.
+how heavy their tails are and a single absolute z threshold cannot serve them all. The raw
+deviation is calibrated the same way, and the smaller of the two ratios counts: after a quiet
+spell the recent spread is small and an ordinary spike of a spiky series would look extreme in
+z alone. The largest calibrated ratio r becomes the score r / (1 + r) (0..1, 0.5 = as extreme
+as the series' own 0.5 % tail). After a score at or above the operating threshold, scores are
+zeroed for a while: one early alarm per event is what an operator (and NAB) wants, a stream of
+repeats is noise.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ import pandas as pd
 from pandas.core.window.rolling import Rolling
 
 FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 IQR_TO_SIGMA = 1.349
 SECONDS_PER_DAY = 86_400.0
+# Smallest tail of deviations the calibration divides by: only keeps the division finite on a
+# perfectly flat history, where the |z| ratio (floored at 1) decides anyway.
+DEVIATION_FLOOR = 1e-9
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,9 @@ class UnivariateConfig:
     suppress_rows: int = 50
     seasonal_days: int = 3
     seasonal_halfwidth: int = 12
-    recurring_damping: float = 0.5
+    recurring_damping: float = 0.3
+    recurring_tolerance: float = 0.2
+    deviation_weight: float = 1.2
 
     @property
     def history_rows(self) -> int:
@@ -78,28 +87,49 @@ def daily_period_rows(timestamps: pd.Series | pd.DatetimeIndex, probe_rows: int 
     return round(SECONDS_PER_DAY / step)
 
 
-def _robust_z(smooth: pd.Series, lag: int, config: UnivariateConfig) -> FloatArray:
-    """|z| of each smoothed value against the reference window that ends `lag` rows earlier."""
+def _deviation_and_z(
+    smooth: pd.Series, lag: int, config: UnivariateConfig
+) -> tuple[FloatArray, FloatArray]:
+    """|deviation| of each smoothed value from the median of the reference window that ends
+    `lag` rows earlier, and the same deviation as a robust |z| (in units of that window's spread).
+    """
     reference = smooth.shift(lag)
     roll = reference.rolling(config.reference_rows, min_periods=config.min_reference_rows)
     median = roll.median().to_numpy()
     spread = (roll.quantile(0.75) - roll.quantile(0.25)).to_numpy() / IQR_TO_SIGMA
     std = roll.std().to_numpy()
     scale = np.sqrt(spread**2 + (0.1 * std) ** 2 + (0.01 * np.abs(median)) ** 2 + 1e-12)
-    z = np.abs(smooth.to_numpy() - median) / scale
-    return np.where(np.isfinite(z), z, 0.0)
+    deviation = np.abs(smooth.to_numpy() - median)
+    z = deviation / scale
+    return np.where(np.isfinite(deviation), deviation, 0.0), np.where(np.isfinite(z), z, 0.0)
 
 
-def _calibrate(z: FloatArray, config: UnivariateConfig) -> FloatArray:
-    """Ratio of each |z| to the high quantile of the same feature's earlier |z| values."""
+def _calibrate(values: FloatArray, config: UnivariateConfig, floor: float) -> FloatArray:
+    """Ratio of each value to the high quantile of the same feature's earlier values."""
     past = (
-        pd.Series(z)
+        pd.Series(values)
         .shift(1)
         .rolling(config.calibration_rows, min_periods=config.min_calibration_rows)
     )
     base = np.nan_to_num(past.quantile(config.calibration_quantile).to_numpy(), nan=np.inf)
-    ratio = z / np.maximum(base, config.calibration_floor)
+    ratio = values / np.maximum(base, floor)
     return np.where(np.isfinite(ratio), ratio, 0.0)
+
+
+def _calibrated_ratio(smooth: pd.Series, lag: int, config: UnivariateConfig) -> FloatArray:
+    """How far beyond the series' own tail a smoothed value lies, in two currencies at once.
+
+    The |z| ratio measures the deviation in units of the recent spread, which collapses in a
+    quiet spell: an ordinary spike of a spiky series then looks extreme. The deviation ratio
+    measures it against the sizes of deviation the series has shown over the whole calibration
+    window, whatever the recent spread. The smaller of the two counts (the deviation ratio
+    weighted by `deviation_weight`): a change has to be unusual in both to alarm.
+    """
+    deviation, z = _deviation_and_z(smooth, lag, config)
+    z_ratio = _calibrate(z, config, config.calibration_floor)
+    deviation_ratio = _calibrate(deviation, config, DEVIATION_FLOOR)
+    ratio: FloatArray = np.minimum(z_ratio, config.deviation_weight * deviation_ratio)
+    return ratio
 
 
 def _same_time_windows(
@@ -125,19 +155,22 @@ def seasonal_baseline(smooth: pd.Series, period: int, config: UnivariateConfig) 
     return pd.concat(per_day, axis=1).median(axis=1, skipna=True)
 
 
-def recurring(smooth: pd.Series, period: int, config: UnivariateConfig) -> BoolArray:
-    """Rows whose value the series already reached near the same time of day in recent days.
+def recurring(smooth: pd.Series, period: int, config: UnivariateConfig) -> IntArray:
+    """On how many of the last `seasonal_days` days the series reached this value near this time.
 
-    True when the value lies within the lowest and highest value of the same-time neighbourhoods
-    of the last `seasonal_days` days: a daily spike or a nightly dip that happened before is
-    part of the rhythm, not news. False before the first day has been seen.
+    A day counts when the value lies within the lowest and highest value of that day's
+    same-time neighbourhood, widened on both sides by `recurring_tolerance` times its span: a
+    daily spike or a nightly dip that happened before is part of the rhythm, not news, even
+    when today's peak is a little higher than yesterday's. 0 before the first day has been seen.
     """
-    windows = _same_time_windows(smooth, period, config)
-    high = pd.concat([window.max() for window in windows], axis=1).max(axis=1).to_numpy()
-    low = pd.concat([window.min() for window in windows], axis=1).min(axis=1).to_numpy()
     value = smooth.to_numpy()
-    inside: BoolArray = (value >= low) & (value <= high)
-    return inside
+    days: IntArray = np.zeros(len(value), dtype=np.int64)
+    for window in _same_time_windows(smooth, period, config):
+        high = window.max().to_numpy()
+        low = window.min().to_numpy()
+        margin = config.recurring_tolerance * (high - low)
+        days += (value >= low - margin) & (value <= high + margin)
+    return days
 
 
 def feature_ratios(
@@ -148,14 +181,15 @@ def feature_ratios(
     ratios: dict[str, FloatArray] = {}
     for k in config.scales:
         smooth = series.rolling(k, min_periods=1).mean()
-        level = _calibrate(_robust_z(smooth, k, config), config)
+        level = _calibrated_ratio(smooth, k, config)
         if period <= 1:
             ratios[f"level_{k}"] = level
             continue
         change = smooth - seasonal_baseline(smooth, period, config)
-        seasonal = _calibrate(_robust_z(change, k, config), config)
-        # A value the series reached at this time of day recently needs stronger evidence.
-        weight = np.where(recurring(smooth, period, config), config.recurring_damping, 1.0)
+        seasonal = _calibrated_ratio(change, k, config)
+        # A value the series reached at this time of day recently needs stronger evidence,
+        # the more so the more days it did.
+        weight = config.recurring_damping ** recurring(smooth, period, config)
         ratios[f"level_{k}"] = level * weight
         ratios[f"seasonal_change_{k}"] = seasonal * weight
     return ratios
