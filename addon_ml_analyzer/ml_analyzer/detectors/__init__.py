@@ -12,21 +12,28 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ml_analyzer.detectors.farm import (
     BASELINE_LAG_HOURS,
     GRID,
+    GRID_NS,
     ROWS_PER_DAY,
     SENSITIVITY,
     UPDATE_CONTEXT,
     AlarmCarry,
     Baselines,
     Evidence,
+    FarmGrid,
+    FloatArray,
     HouseEvidence,
+    Tables,
     alarm_state,
     farm_evidence,
+    grid_evidence,
     prepare,
+    prepare_rows,
     score_of,
     since_of,
     step_alarm,
@@ -85,7 +92,7 @@ class FarmAnalyzer:
         self.sensitivity = sensitivity
         self.seed = seed
         self._buffer: dict[str, pd.DataFrame] = {}
-        self._grid: dict[str, pd.DataFrame] = {}
+        self._live: LiveGrid | None = None
         self._baselines: Baselines | None = None
         self._carry: dict[tuple[str, str], AlarmCarry] = {}
         self._cursor: pd.Timestamp | None = None
@@ -109,42 +116,23 @@ class FarmAnalyzer:
         if (
             baselines is None
             or cursor is None
+            or self._live is None
             or houses != self._houses
             or not baselines.covers(end)
         ):
             evidence = self._refit()
         else:
             rows = max(int((end - cursor) / GRID), 1)
-            self._regrid(cursor, end)
-            evidence = farm_evidence(self._grid, baselines, rows, on_grid=True)
+            self._live.advance(self._buffer, cursor, end)
+            evidence = grid_evidence(self._live.grid(), baselines, rows)
             self._cursor = self._advance(evidence, cursor)
         return self._judge_all(evidence)
 
-    def _regrid(self, cursor: pd.Timestamp, end: pd.Timestamp) -> None:
-        """Bring the kept 5-minute grids up to date by preparing only the recent raw rows.
-
-        Rows are re-prepared from an hour before the cursor; the first REGRID_SETTLE of those
-        are taken from the kept grid instead, because a short fill over a gap (prepare's
-        forward fill) needs the rows before them. Bins older than that are final unless points
-        arrive more than an hour late, which the next refit takes in.
-        """
-        splice = cursor - REGRID_BACK
-        for house, raw in self._buffer.items():
-            fresh = prepare(raw[raw.index > splice])
-            kept = self._grid.get(house)
-            if kept is not None:
-                kept = kept[kept.index <= splice + REGRID_SETTLE]
-                fresh = pd.concat([kept, fresh[fresh.index > splice + REGRID_SETTLE]])
-            self._grid[house] = fresh[fresh.index > end - UPDATE_CONTEXT]
-
     def _refit(self) -> dict[str, HouseEvidence]:
         baselines = Baselines(record=True)
-        grid = {house: prepare(frame) for house, frame in self._buffer.items()}
-        evidence = farm_evidence(grid, baselines, on_grid=True)
-        if grid:
-            end = max(frame.index[-1] for frame in grid.values() if not frame.empty)
-            grid = {h: f[f.index > end - UPDATE_CONTEXT] for h, f in grid.items()}
-        self._grid = grid
+        grid = FarmGrid.from_frames({house: prepare(f) for house, f in self._buffer.items()})
+        evidence = grid_evidence(grid, baselines)
+        self._live = LiveGrid(grid) if grid.houses else None
         baselines.record = False
         self._baselines = baselines
         self._carry = {}
@@ -191,15 +179,105 @@ class FarmAnalyzer:
         return results
 
     def _merge(self, history: FarmHistory) -> None:
+        """Add the new points to the buffer: sorted, a re-sent timestamp keeps its last row.
+
+        New points usually all follow the buffer's last one: then they are appended as they are
+        (no re-sort, no duplicate search over ten days of rows on every tick).
+        """
         for house, frame in history.houses.items():
             if frame is None or frame.empty:
                 continue
-            incoming = frame.copy()
-            incoming.index = pd.to_datetime(incoming.index, utc=True)
+            incoming = frame
+            index = incoming.index
+            if not (isinstance(index, pd.DatetimeIndex) and str(index.tz) == "UTC"):
+                incoming = frame.copy()
+                incoming.index = pd.to_datetime(incoming.index, utc=True)
+            if not (incoming.index.is_monotonic_increasing and incoming.index.is_unique):
+                incoming = incoming[~incoming.index.duplicated(keep="last")].sort_index()
             old = self._buffer.get(house)
-            merged = incoming if old is None else pd.concat([old, incoming])
-            merged = merged[~merged.index.duplicated(keep="last")].sort_index()
-            self._buffer[house] = merged[merged.index > merged.index[-1] - BUFFER]
+            if old is None:
+                merged = incoming
+            elif incoming.index[0] > old.index[-1]:
+                merged = pd.concat([old, incoming])
+            else:
+                merged = pd.concat([old, incoming])
+                merged = merged[~merged.index.duplicated(keep="last")].sort_index()
+            first = int(merged.index.searchsorted(merged.index[-1] - BUFFER, side="right"))
+            self._buffer[house] = merged.iloc[first:]
+
+
+class LiveGrid:
+    """A farm's 5-minute grid kept between ticks, as one rows x houses array per role.
+
+    An update moves it forward by re-preparing only the raw points of the last hour
+    (farm.prepare_rows) and hands it to grid_evidence as a FarmGrid, instead of preparing,
+    re-indexing and regrouping every house's frame on every tick. Rows are re-prepared from
+    REGRID_BACK before the cursor; the first REGRID_SETTLE of those are taken from the kept grid
+    instead, because a short fill over a gap needs the rows before them. Bins older than that are
+    final unless points arrive more than an hour late, which the next refit takes in.
+    """
+
+    def __init__(self, grid: FarmGrid) -> None:
+        self.rows = int(UPDATE_CONTEXT / GRID)
+        self.houses = list(grid.houses)
+        self.end = _slot(grid.index[-1])
+        self.values: dict[str, FloatArray] = {}
+        self.present: dict[str, npt.NDArray[np.bool_]] = {}
+        column = {house: position for position, house in enumerate(self.houses)}
+        rows = min(self.rows, len(grid.index))
+        for role, table in grid.tables.items():
+            values = np.full((self.rows, len(self.houses)), np.nan)
+            where = [column[house] for house in table.columns]
+            values[self.rows - rows :, where] = table.to_numpy(dtype=float)[len(table) - rows :]
+            self.values[role] = values
+            self.present[role] = np.isin(np.arange(len(self.houses)), where)
+
+    def advance(
+        self, buffer: dict[str, pd.DataFrame], cursor: pd.Timestamp, end: pd.Timestamp
+    ) -> None:
+        """Move the grid's end to `end`, re-preparing the rows after cursor - REGRID_BACK."""
+        end_slot = _slot(end)
+        splice = _slot(cursor - REGRID_BACK)
+        settle = _slot(cursor - REGRID_BACK + REGRID_SETTLE)
+        shift = end_slot - self.end
+        fresh = end_slot - settle
+        kept = max(0, min(self.rows - shift, self.rows - fresh))
+        for role, old in self.values.items():
+            values = np.full(old.shape, np.nan)
+            if kept:
+                values[:kept] = old[shift : shift + kept]
+            self.values[role] = values
+        for position, house in enumerate(self.houses):
+            raw = buffer.get(house)
+            if raw is None or raw.empty:
+                continue
+            block = prepare_rows(raw, splice + 1, end_slot - splice)[end_slot - splice - fresh :]
+            for at, role in enumerate(raw.columns):
+                if role not in self.values:
+                    self.values[role] = np.full((self.rows, len(self.houses)), np.nan)
+                    self.present[role] = np.zeros(len(self.houses), dtype=bool)
+                self.present[role][position] = True
+                rows = min(fresh, self.rows)
+                self.values[role][self.rows - rows :, position] = block[fresh - rows :, at]
+        self.end = end_slot
+
+    def grid(self) -> FarmGrid:
+        """The kept rows as the FarmGrid that grid_evidence takes."""
+        stamps = np.arange(self.end - self.rows + 1, self.end + 1, dtype=np.int64) * GRID_NS
+        index = pd.DatetimeIndex(stamps.view("M8[ns]")).tz_localize("UTC")
+        tables: Tables = {}
+        for role, values in self.values.items():
+            where = np.flatnonzero(self.present[role])
+            if len(where):
+                tables[role] = pd.DataFrame(
+                    values[:, where], index=index, columns=[self.houses[h] for h in where]
+                )
+        return FarmGrid(index, list(self.houses), tables)
+
+
+def _slot(stamp: pd.Timestamp) -> int:
+    """The grid row number of a timestamp on the 5-minute grid."""
+    return int(stamp.value // GRID_NS)
 
 
 def analyze(frames: dict[str, pd.DataFrame], sensitivity: str) -> dict[str, HouseResult]:

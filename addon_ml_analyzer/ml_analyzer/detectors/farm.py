@@ -22,6 +22,7 @@ Evidence streams (each with the subsystem it points at):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
@@ -157,6 +158,65 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     return grid.ffill(limit=MAX_FILL_ROWS)
 
 
+GRID_NS = GRID.value
+"""Length of a grid step in nanoseconds: grid row `slot` is the timestamp slot * GRID_NS."""
+
+
+def prepare_rows(raw: pd.DataFrame, first: int, rows: int) -> FloatArray:
+    """What `prepare` gives on grid slots first .. first + rows - 1 from the raw rows after
+    slot first - 1 only, as an array (rows x the raw frame's columns).
+
+    The incremental update re-prepares only the last hour of points every tick; on plain arrays
+    that costs a small part of a resample per house. `raw` must be sorted with unique UTC
+    timestamps (the analyzer's buffer). The values equal `prepare(raw[raw.index > (first - 1)
+    * GRID])` on those slots: the last value of each 5-minute bin (closed and labelled right),
+    sentinels and °F rows converted per raw row, gaps of up to MAX_FILL_ROWS filled forward up to
+    the bin of the last raw row.
+    """
+    stamps = pd.DatetimeIndex(raw.index).as_unit("ns").asi8
+    begin = int(np.searchsorted(stamps, (first - 1) * GRID_NS, side="right"))
+    out = np.full((rows, raw.shape[1]), np.nan)
+    if begin == len(stamps):
+        return out
+    data = raw.iloc[begin:]
+    if not all(pd.api.types.is_float_dtype(dtype) for dtype in data.dtypes):
+        data = data.apply(pd.to_numeric, errors="coerce")
+    values = data.to_numpy(dtype=float, copy=True)
+    values[values < SENTINEL_BELOW] = np.nan
+    columns = list(raw.columns)
+    if "set_temperature" in columns:
+        fahrenheit = values[:, columns.index("set_temperature")] > FAHRENHEIT_SET_POINT
+        if fahrenheit.any():
+            for position, role in enumerate(columns):
+                if role in TEMPERATURE_ROLES or "probe" in str(role):
+                    values[fahrenheit, position] = (values[fahrenheit, position] - 32.0) / 1.8
+    slots = -(-stamps[begin:] // GRID_NS)
+    row = slots - first
+    inside = row < rows
+    for position in range(values.shape[1]):
+        valid = inside & ~np.isnan(values[:, position])
+        at = row[valid]
+        if len(at):
+            last = np.append(at[1:] != at[:-1], True)
+            out[at[last], position] = values[valid, position][last]
+    end = min(int(row[-1]) + 1, rows)
+    out[:end] = _ffill(out[:end], MAX_FILL_ROWS)
+    return out
+
+
+def _ffill(values: FloatArray, limit: int | None = None) -> FloatArray:
+    """Forward fill down the rows of a 2-D array (pandas' ffill, on plain arrays): a NaN takes
+    the last value above it, at most `limit` rows down when a limit is given."""
+    rows = np.arange(values.shape[0])[:, None]
+    last = np.maximum.accumulate(np.where(np.isnan(values), -1, rows), axis=0)
+    filled = np.take_along_axis(values, np.maximum(last, 0), axis=0)
+    missing = last < 0
+    if limit is not None:
+        missing |= rows - last > limit
+    filled[missing] = np.nan
+    return filled
+
+
 BASELINE_LAG_HOURS = 24
 """A row's baseline ends this many hours before it (so a recorded one reaches that far ahead)."""
 
@@ -275,12 +335,11 @@ def _robust_z_values(
     return z, median
 
 
-def _pack_medians(by_house: pd.DataFrame) -> dict[str, FloatArray]:
-    """Per house, the median of the other houses at each time (NaN where none reports)."""
-    values = by_house.to_numpy(dtype=float)
-    medians: dict[str, FloatArray] = {}
-    for column, house in enumerate(by_house.columns):
-        medians[str(house)] = _row_nanmedian(np.delete(values, column, axis=1))
+def _pack_medians(values: FloatArray) -> FloatArray:
+    """Per house (column), the median of the other houses at each row (NaN where none reports)."""
+    medians = np.full(values.shape, np.nan)
+    for column in range(values.shape[1]):
+        medians[:, column] = _row_nanmedian(np.delete(values, column, axis=1))
     return medians
 
 
@@ -299,71 +358,84 @@ def _row_nanmedian(block: FloatArray) -> FloatArray:
     return median
 
 
-def _smooth(series: pd.Series, rows: int) -> pd.Series:
-    return series.rolling(rows, min_periods=max(rows // 3, 1)).mean()
+def _smooth[Data: (pd.Series, pd.DataFrame)](data: Data, rows: int) -> Data:
+    """Trailing mean over `rows` rows (a third of them present); a frame column by column."""
+    smooth: Data = data.rolling(rows, min_periods=max(rows // 3, 1)).mean()
+    return smooth
 
 
-def _rate(total: pd.Series) -> pd.Series:
+def _rate[Data: (pd.Series, pd.DataFrame)](total: Data) -> Data:
     """Increment per row of a running daily total that resets at local midnight.
 
     A drop means the counter was reset: the new value itself is that row's increment. Gaps give
-    NaN rather than a made-up increment.
+    NaN rather than a made-up increment. A frame is taken column by column.
     """
     step = total.diff()
     reset = step < -0.05 * total.shift(1).abs()
-    return step.mask(reset, total).clip(lower=0.0)
+    rate: Data = step.mask(reset, total).clip(lower=0.0)
+    return rate
 
 
-def _pack_evidence(
-    by_house: pd.DataFrame,
-    house: str,
+def _pack_streams(
+    table: pd.DataFrame,
     spec: EvidenceSpec,
     name: str,
     *,
-    pack: FloatArray,
-    trend_rows: int = 0,
-    baselines: Baselines | None = None,
-) -> Evidence:
-    """Evidence of `house` leaving its pack (or its own past when it has no siblings).
+    settled: npt.NDArray[np.bool_] | None,
+    keep: int,
+    baselines: Baselines | None,
+) -> dict[str, list[Evidence]]:
+    """Evidence of every house of `table` leaving its pack (or its own past without siblings).
 
-    With `trend_rows` the residual is averaged over that many rows first: slower, but a slow
-    drift (wear) stands out against a much smaller spread, hours or days earlier. `pack` is the
-    median of the other houses (see _pack_medians). Plain arrays inside: this runs for every
-    stream of every house on every tick, where pandas' per-operation cost would dominate.
+    The residual is the house's signal minus the median of the other houses (their log ratio
+    for a relative spec); with `spec.trend` a second stream averages it over TREND_ROWS first:
+    slower, but a slow drift (wear) stands out against a much smaller spread, hours or days
+    earlier. Unsettled rows (`settled` False) count as missing. All houses at once on plain
+    arrays: this runs for every signal of every farm on every tick, where pandas' per-operation
+    cost would dominate. Only the last `keep` rows are returned.
     """
-    index = pd.DatetimeIndex(by_house.index)
-    own_series = by_house[house]
-    own: FloatArray = own_series.to_numpy(dtype=float)
-    alone = bool(np.isnan(pack).all())
-    if alone:
-        residual: FloatArray = own
-    elif spec.relative:
-        residual = np.log((own + spec.floor) / (pack + spec.floor))
-    else:
-        residual = own - pack
-    if trend_rows:
-        residual = _smooth(pd.Series(residual), trend_rows).to_numpy(dtype=float)
+    index = pd.DatetimeIndex(table.index)
+    own = table.to_numpy(dtype=float, copy=True)
+    if settled is not None:
+        own[~settled] = np.nan
+    pack = _pack_medians(own)
+    alone = np.asarray(np.isnan(pack).all(axis=0))
+    residual = np.log((own + spec.floor) / (pack + spec.floor)) if spec.relative else own - pack
+    residual[:, alone] = own[:, alone]
     floor = 0.05 if spec.relative else spec.floor
-    if trend_rows:
-        floor = spec.trend_floor or floor / TREND_FLOOR_DIVISOR
-    z, typical = _robust_z_values(residual, index, floor, f"{house}/{name}", baselines)
-    if alone:
-        expected = typical
-    elif spec.relative:
-        expected = (pack + spec.floor) * np.exp(typical) - spec.floor
-    else:
-        expected = pack + typical
-    return Evidence(
-        name,
-        spec.signal,
-        pd.Series(z, index=index),
-        own_series,
-        pd.Series(expected, index=index),
-        spec.up,
-        spec.down,
-        spec.unit,
-        spec.limit,
-    )
+    variants = [(name, residual, floor)]
+    if spec.trend:
+        trend = _smooth(pd.DataFrame(residual), TREND_ROWS).to_numpy(dtype=float)
+        variants.append((f"{name}_trend", trend, spec.trend_floor or floor / TREND_FLOOR_DIVISOR))
+    kept = index[len(index) - keep :]
+    streams: dict[str, list[Evidence]] = {}
+    for column, house in enumerate(table.columns):
+        actual = pd.Series(own[len(index) - keep :, column], index=kept)
+        found = streams.setdefault(house, [])
+        for stream, values, stream_floor in variants:
+            z, typical = _robust_z_values(
+                values[:, column], index, stream_floor, f"{house}/{stream}", baselines
+            )
+            if alone[column]:
+                expected = typical
+            elif spec.relative:
+                expected = (pack[:, column] + spec.floor) * np.exp(typical) - spec.floor
+            else:
+                expected = pack[:, column] + typical
+            found.append(
+                Evidence(
+                    stream,
+                    spec.signal,
+                    pd.Series(z[len(index) - keep :], index=kept),
+                    actual,
+                    pd.Series(expected[len(index) - keep :], index=kept),
+                    spec.up,
+                    spec.down,
+                    spec.unit,
+                    spec.limit,
+                )
+            )
+    return streams
 
 
 def _probe_evidence(
@@ -419,81 +491,255 @@ def _probe_evidence(
     return streams
 
 
-def _link_evidence(frame: pd.DataFrame) -> list[Evidence]:
+LINK_LOOKBACK = 3 * ROWS_PER_DAY + 8
+"""Rows before a row that its link evidence reads: the 3-day episode count over 30-minute
+frozen checks of row-to-row changes."""
+
+
+def _link_evidence(tables: Tables, keep: int) -> dict[str, list[Evidence]]:
     """Controller off line: connection status not 1, or every value frozen for 30 minutes.
 
     `link` is far above any threshold while the link is down (an alarm). `link_frequency`
     counts the episodes that began in the last three days, capped below the alarm level of every
     sensitivity: a link that drops more and more often shows as a rising failure risk of the
-    controller link before it is lost for good, without an alarm of its own.
+    controller link before it is lost for good, without an alarm of its own. Every house that
+    reports its connection at once; the last `keep` rows are returned.
     """
-    if "connection" not in frame:
-        return []
-    status = frame["connection"]
-    offline = status.notna() & (status != 1.0)
-    moving_columns = [c for c in ("temperature", "humidity", "static_pressure") if c in frame]
-    frozen = pd.Series(False, index=frame.index)
-    if moving_columns:
-        change = frame[moving_columns].diff().abs().sum(axis=1, min_count=1)
-        frozen = change.rolling(6, min_periods=6).max() == 0.0
-    down = offline | frozen
-    began = down & ~down.shift(1, fill_value=False)
-    recent = began.astype(float).rolling(3 * ROWS_PER_DAY, min_periods=1).sum()
-    expected = pd.Series(1.0, index=frame.index)
-    return [
-        Evidence(
-            "link",
-            "connection",
-            down.astype(float) * 10.0,
-            status,
-            expected,
-            "controller_link",
-            "controller_link",
-            "",
-        ),
-        Evidence(
-            "link_frequency",
-            "connection",
-            recent.clip(upper=LINK_WATCH_CAP),
-            status,
-            expected,
-            "controller_link",
-            "controller_link",
-            "",
-        ),
+    status = tables.get("connection")
+    if status is None:
+        return {}
+    houses = status.columns
+    values = status.to_numpy(dtype=float)
+    offline = ~np.isnan(values) & (values != 1.0)
+    changes = [
+        tables[role].reindex(columns=houses).diff().abs().to_numpy(dtype=float)
+        for role in ("temperature", "humidity", "static_pressure")
+        if role in tables
     ]
+    frozen = np.zeros(values.shape, dtype=bool)
+    if changes:
+        stacked = np.stack(changes)
+        change = np.nansum(stacked, axis=0)
+        change[np.isnan(stacked).all(axis=0)] = np.nan
+        most = pd.DataFrame(change).rolling(6, min_periods=6).max().to_numpy(dtype=float)
+        frozen = most == 0.0
+    down = offline | frozen
+    began = down.copy()
+    began[1:] &= ~down[:-1]
+    counts = np.cumsum(began, axis=0, dtype=float)
+    window = 3 * ROWS_PER_DAY
+    recent = counts.copy()
+    recent[window:] -= counts[:-window]
+    rows = len(values)
+    kept = pd.DatetimeIndex(status.index[rows - keep :])
+    expected = pd.Series(1.0, index=kept)
+    streams: dict[str, list[Evidence]] = {}
+    for column, house in enumerate(houses):
+        actual = pd.Series(values[rows - keep :, column], index=kept)
+        streams[house] = [
+            Evidence(
+                "link",
+                "connection",
+                pd.Series(down[rows - keep :, column] * 10.0, index=kept),
+                actual,
+                expected,
+                "controller_link",
+                "controller_link",
+                "",
+            ),
+            Evidence(
+                "link_frequency",
+                "connection",
+                pd.Series(np.minimum(recent[rows - keep :, column], LINK_WATCH_CAP), index=kept),
+                actual,
+                expected,
+                "controller_link",
+                "controller_link",
+                "",
+            ),
+        ]
+    return streams
 
 
-def settled_rows(frame: pd.DataFrame) -> pd.Series:
-    """True where the house holds a flock placed at least two days ago.
+def _settled(grid: FarmGrid) -> npt.NDArray[np.bool_] | None:
+    """True where the house holds a flock placed at least two days ago (rows x grid.houses);
+    None when the farm reports neither bird count nor growth day (settled everywhere).
 
     An empty house, and the first days of a new flock (growth day reset, birds placed), behave
     unlike the pack for good reasons; the pack detectors stay silent there instead of alarming.
+    Computed over the whole kept grid: the last count or day is carried forward without limit.
     """
-    settled = pd.Series(True, index=frame.index)
-    change = pd.Series(False, index=frame.index)
-    if "bird_count" in frame:
-        birds = frame["bird_count"].ffill()
-        settled &= ~(birds <= 0)
-        before = birds.shift(1)
-        change |= before.notna() & (birds > 1.2 * before.clip(lower=1.0))
-    if "growth_day" in frame:
-        day = frame["growth_day"].ffill()
-        change |= (day < day.shift(1) - 0.5).fillna(False)
+    birds = grid.data.get("bird_count")
+    day = grid.data.get("growth_day")
+    if birds is None and day is None:
+        return None
+    shape = (len(grid.index), len(grid.houses))
+    settled = np.ones(shape, dtype=bool)
+    change = np.zeros(shape, dtype=bool)
+    column = {house: position for position, house in enumerate(grid.houses)}
+    if birds is not None:
+        where = [column[house] for house in birds.columns]
+        count = _ffill(birds.to_numpy(dtype=float))
+        before = np.vstack([np.full((1, count.shape[1]), np.nan), count[:-1]])
+        settled[:, where] &= ~(count <= 0)
+        change[:, where] |= ~np.isnan(before) & (count > 1.2 * np.maximum(before, 1.0))
+    if day is not None:
+        where = [column[house] for house in day.columns]
+        days = _ffill(day.to_numpy(dtype=float))
+        before = np.vstack([np.full((1, days.shape[1]), np.nan), days[:-1]])
+        change[:, where] |= days < before - 0.5
     if not change.any():
         return settled
-    stamps = pd.Series(np.where(change, np.arange(len(frame)), np.nan), index=frame.index).ffill()
-    position = pd.Series(np.arange(len(frame)), index=frame.index)
-    recent = ((position - stamps) < 2 * ROWS_PER_DAY).fillna(False).astype(bool)
-    result: pd.Series = settled & ~recent
+    position = np.arange(shape[0])[:, None]
+    last_change = np.maximum.accumulate(np.where(change, position, -1), axis=0)
+    recent = (last_change >= 0) & (position - last_change < 2 * ROWS_PER_DAY)
+    result: npt.NDArray[np.bool_] = settled & ~recent
     return result
 
 
+Tables = dict[str, pd.DataFrame]
+"""Per role, a table on the farm's 5-minute grid with one column per house."""
+
+
+@dataclass
+class FarmGrid:
+    """Every house of a farm on one common 5-minute grid, as one rows x houses table per role.
+
+    One table per role instead of one frame per house: a derived signal or a pack median is
+    then one vectorised operation per farm rather than one per house, and the incremental update
+    hands over the grid it keeps between ticks (FarmAnalyzer) without rebuilding it. `tables`
+    holds every house whose data has the role (as its frame's columns did); `data` only those
+    that report a value somewhere in the grid, which is what the derived signals are built from.
+    """
+
+    index: pd.DatetimeIndex
+    houses: list[str]
+    tables: Tables
+    data: Tables = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.data:
+            self.data = _reporting(self.tables)
+
+    @classmethod
+    def from_frames(cls, frames: dict[str, pd.DataFrame]) -> FarmGrid:
+        """The grid of `prepare`d house frames (each on the 5-minute grid, any span)."""
+        prepared = {house: frame for house, frame in frames.items() if not frame.empty}
+        if not prepared:
+            return cls(pd.DatetimeIndex([], tz="UTC"), [], {})
+        start = min(frame.index[0] for frame in prepared.values())
+        end = max(frame.index[-1] for frame in prepared.values())
+        index = pd.date_range(start, end, freq=GRID)
+        roles = dict.fromkeys(role for frame in prepared.values() for role in frame.columns)
+        tables = {
+            str(role): pd.DataFrame(
+                {house: frame[role] for house, frame in prepared.items() if role in frame}
+            ).reindex(index)
+            for role in roles
+        }
+        return cls(index, list(prepared), tables)
+
+    def last(self, rows: int) -> Tables:
+        """The reporting tables (`data`) cut to their last `rows` rows."""
+        if rows >= len(self.index):
+            return self.data
+        return {role: table.iloc[len(self.index) - rows :] for role, table in self.data.items()}
+
+
+def _reporting(tables: Tables) -> Tables:
+    """The tables without the houses that have no value in them (and without empty tables)."""
+    data: Tables = {}
+    for role, table in tables.items():
+        reports = table.notna().to_numpy().any(axis=0)
+        if reports.all():
+            data[role] = table
+        elif reports.any():
+            data[role] = table.iloc[:, np.flatnonzero(reports)]
+    return data
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Derived pack signals: a function of the role tables, and how far back a row's value reads.
+
+    `derive` returns per evidence name (a SPECS key) a rows x houses table on the index of the
+    tables it is given. `lookback` is at least the number of rows before a row that its value
+    reads (the chained rolling windows): an update gives `derive` only the evaluated rows plus
+    `lookback` rows, which gives the same values on the evaluated rows as a run over all the data.
+    """
+
+    lookback: int
+    derive: Callable[[Tables], dict[str, pd.DataFrame]]
+
+
+def _both(tables: Tables, first: str, second: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The two roles' tables on the houses that report both (None when there are none)."""
+    if first not in tables or second not in tables:
+        return None
+    houses = tables[first].columns.intersection(tables[second].columns, sort=False)
+    if houses.empty:
+        return None
+    return tables[first][houses], tables[second][houses]
+
+
+def _climate(tables: Tables) -> dict[str, pd.DataFrame]:
+    pair = _both(tables, "temperature", "set_temperature")
+    if pair is None:
+        return {}
+    return {"climate": _smooth(pair[0] - pair[1], ROWS_PER_HOUR // 2)}
+
+
+def _heat(tables: Tables) -> dict[str, pd.DataFrame]:
+    heaters = tables.get("heaters_running")
+    if heaters is None:
+        return {}
+    most = heaters.rolling(7 * ROWS_PER_DAY, min_periods=1).max().clip(lower=1.0)
+    effort = _smooth(heaters / most, 2 * ROWS_PER_HOUR)
+    daily = effort.rolling(ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2).mean()
+    return {"heat_effort": effort, "heat_daily": daily}
+
+
+def _humidity(tables: Tables) -> dict[str, pd.DataFrame]:
+    humidity = tables.get("humidity")
+    return {} if humidity is None else {"humidity": _smooth(humidity, ROWS_PER_HOUR)}
+
+
+def _pressure(tables: Tables) -> dict[str, pd.DataFrame]:
+    pair = _both(tables, "static_pressure", "target_pressure")
+    return {} if pair is None else {"pressure": _smooth(pair[0] - pair[1], ROWS_PER_HOUR)}
+
+
+def _intake(tables: Tables) -> dict[str, pd.DataFrame]:
+    """Water and feed per 1000 birds per row (per house when the house reports no bird count)."""
+    derived: dict[str, pd.DataFrame] = {}
+    birds = tables.get("bird_count")
+    for role, name in (("water_daily", "water"), ("feed_daily", "feed")):
+        total = tables.get(role)
+        if total is None:
+            continue
+        scale = pd.DataFrame(1.0, index=total.index, columns=total.columns)
+        if birds is not None:
+            counted = total.columns.intersection(birds.columns, sort=False)
+            scale[counted] = birds[counted].where(birds[counted] > 0)
+        derived[name] = _smooth(_rate(total) / scale * 1000.0, 2 * ROWS_PER_HOUR)
+    return derived
+
+
+DERIVATIONS: list[Derivation] = [
+    Derivation(ROWS_PER_HOUR // 2, _climate),
+    Derivation(7 * ROWS_PER_DAY + 2 * ROWS_PER_HOUR + ROWS_PER_DAY, _heat),
+    Derivation(ROWS_PER_HOUR, _humidity),
+    Derivation(ROWS_PER_HOUR, _pressure),
+    Derivation(2 * ROWS_PER_HOUR + 1, _intake),
+]
+"""The pack signals, in the order of their streams (a tie between streams goes to the first)."""
+
+
 TAIL_CONTEXT_ROWS = 2 * TREND_ROWS + 2 * ROWS_PER_HOUR + 2
-"""Rows before the evaluated tail that the pack, trend and probe windows read (exactly)."""
-UPDATE_CONTEXT = pd.Timedelta(days=9)
-"""Data an incremental update prepares: the 7-day heater maximum under the 1-day heat mean,
-plus the trend and smoothing windows (every rolling window of the derived signals is inside)."""
+"""Rows before the kept tail that the pack trend and probe windows read (exactly)."""
+UPDATE_CONTEXT = pd.Timedelta(days=10)
+"""Grid an incremental update keeps: the longest derivation lookback (the 7-day heater maximum
+under the 1-day heat mean) plus TAIL_CONTEXT_ROWS, the kept rows and a day of new rows."""
 
 
 def farm_evidence(
@@ -505,104 +751,56 @@ def farm_evidence(
 ) -> dict[str, HouseEvidence]:
     """Evidence streams of every house of one farm, on a common 5-minute grid.
 
-    `baselines` records (fit) or replays (update) the hourly median/MAD baselines. With `tail`,
-    only the last `tail + TREND_ROWS` rows are evaluated and returned (the extra TREND_ROWS give
-    time_to_failure its 6 h of history): the pack medians, trend smoothing and probe checks then
-    run on a few hundred rows instead of the whole buffer, with the same values on those rows
-    as a run over everything (every window they read lies inside the slice). `on_grid`: the
-    frames are already `prepare`d (the incremental update keeps them between ticks).
+    `baselines` records (fit) or replays (update) the hourly median/MAD baselines; `tail` as in
+    grid_evidence. `on_grid`: the frames are already `prepare`d.
     """
     if not on_grid:
         frames = {house: prepare(frame) for house, frame in frames.items() if not frame.empty}
-    prepared = {house: frame for house, frame in frames.items() if not frame.empty}
-    if not prepared:
+    return grid_evidence(FarmGrid.from_frames(frames), baselines, tail)
+
+
+def grid_evidence(
+    grid: FarmGrid, baselines: Baselines | None = None, tail: int | None = None
+) -> dict[str, HouseEvidence]:
+    """Evidence streams of every house of the grid.
+
+    With `tail`, only the last `tail + TREND_ROWS` rows are returned (the extra TREND_ROWS give
+    time_to_failure its 6 h of history) and only what they read is computed: each derivation on
+    the last rows plus its lookback, the pack medians, trends and probe checks on the returned
+    rows plus TAIL_CONTEXT_ROWS. The values on the returned rows are the same as a run over
+    everything (every window they read lies inside the rows computed).
+    """
+    rows = len(grid.index)
+    if not rows or not grid.houses:
         return {}
-    start = min(f.index[0] for f in prepared.values())
-    end = max(f.index[-1] for f in prepared.values())
-    index = pd.date_range(start, end, freq=GRID)
-    grid = {house: frame.reindex(index) for house, frame in prepared.items()}
-
-    settled = pd.DataFrame({house: settled_rows(frame) for house, frame in grid.items()})
-
-    def table(role: str) -> pd.DataFrame | None:
-        columns = {h: f[role] for h, f in grid.items() if role in f and f[role].notna().any()}
-        if not columns:
-            return None
-        return pd.DataFrame(columns)
-
-    keep = len(index) if tail is None else min(len(index), tail + TREND_ROWS)
-    evaluate = len(index) if tail is None else min(len(index), keep + TAIL_CONTEXT_ROWS)
-    results = {house: HouseEvidence(index=index[len(index) - keep :]) for house in grid}
-    derived: dict[str, pd.DataFrame] = {}
-    deviation = {
-        h: _smooth(f["temperature"] - f["set_temperature"], ROWS_PER_HOUR // 2)
-        for h, f in grid.items()
-        if {"temperature", "set_temperature"} <= set(f.columns)
-    }
-    if deviation:
-        derived["climate"] = pd.DataFrame(deviation)
-    heat = {}
-    for h, f in grid.items():
-        if "heaters_running" in f and f["heaters_running"].notna().any():
-            most = (
-                f["heaters_running"].rolling(7 * ROWS_PER_DAY, min_periods=1).max().clip(lower=1.0)
+    keep = rows if tail is None else min(rows, tail + TREND_ROWS)
+    evaluate = rows if tail is None else min(rows, keep + TAIL_CONTEXT_ROWS)
+    settled = _settled(grid)
+    column = {house: position for position, house in enumerate(grid.houses)}
+    streams: dict[str, list[Evidence]] = {house: [] for house in grid.houses}
+    for derivation in DERIVATIONS:
+        derived = derivation.derive(grid.last(evaluate + derivation.lookback))
+        for name, whole in derived.items():
+            table = whole.iloc[len(whole) - evaluate :]
+            mask = None
+            if settled is not None:
+                mask = settled[rows - evaluate :, [column[h] for h in table.columns]]
+            packed = _pack_streams(
+                table, SPECS[name], name, settled=mask, keep=keep, baselines=baselines
             )
-            heat[h] = _smooth(f["heaters_running"] / most, 2 * ROWS_PER_HOUR)
-    if heat:
-        derived["heat_effort"] = pd.DataFrame(heat)
-        derived["heat_daily"] = (
-            pd.DataFrame(heat).rolling(ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2).mean()
+            for house, house_streams in packed.items():
+                streams[house].extend(house_streams)
+    probes = sorted(role for role in grid.tables if role.startswith("probe_temperature_"))
+    for house in grid.houses if probes else ():
+        frame = pd.DataFrame(
+            {role: table[house] for role, table in grid.tables.items() if house in table.columns}
         )
-    humidity = table("humidity")
-    if humidity is not None:
-        derived["humidity"] = humidity.apply(lambda column: _smooth(column, ROWS_PER_HOUR))
-    pressure = {
-        h: _smooth(f["static_pressure"] - f["target_pressure"], ROWS_PER_HOUR)
-        for h, f in grid.items()
-        if {"static_pressure", "target_pressure"} <= set(f.columns)
-    }
-    if pressure:
-        derived["pressure"] = pd.DataFrame(pressure)
-    for role, name in (("water_daily", "water"), ("feed_daily", "feed")):
-        rates = {}
-        for h, f in grid.items():
-            if role not in f or not f[role].notna().any():
-                continue
-            birds = f["bird_count"].where(f["bird_count"] > 0) if "bird_count" in f else 1.0
-            rates[h] = _smooth(_rate(f[role]) / birds * 1000.0, 2 * ROWS_PER_HOUR)
-        if rates:
-            derived[name] = pd.DataFrame(rates)
-
-    streams: dict[str, list[Evidence]] = {house: [] for house in grid}
-    settled = settled.iloc[len(index) - evaluate :]
-    for name, unmasked in derived.items():
-        spec = SPECS[name]
-        by_house = unmasked.iloc[len(index) - evaluate :].where(settled[unmasked.columns])
-        packs = _pack_medians(by_house)
-        for house in by_house.columns:
-            streams[house].append(
-                _pack_evidence(by_house, house, spec, name, pack=packs[house], baselines=baselines)
-            )
-            if spec.trend:
-                streams[house].append(
-                    _pack_evidence(
-                        by_house,
-                        house,
-                        spec,
-                        f"{name}_trend",
-                        pack=packs[house],
-                        trend_rows=TREND_ROWS,
-                        baselines=baselines,
-                    )
-                )
-    for house, frame in grid.items():
-        streams[house].extend(
-            _probe_evidence(frame.iloc[len(index) - evaluate :], house, baselines)
-        )
-        streams[house].extend(_link_evidence(frame))
-    for house, found in streams.items():
-        results[house].streams = [_last_rows(stream, keep) for stream in found]
-    return results
+        for stream in _probe_evidence(frame.iloc[rows - evaluate :], house, baselines):
+            streams[house].append(_last_rows(stream, keep))
+    for house, found in _link_evidence(grid.last(evaluate + LINK_LOOKBACK), keep).items():
+        streams[house].extend(found)
+    index = grid.index[rows - keep :]
+    return {house: HouseEvidence(index=index, streams=found) for house, found in streams.items()}
 
 
 def _last_rows(stream: Evidence, rows: int) -> Evidence:
