@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -15,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .analysis import analysis_binary_sensors
-from .coordinator import RotemFarmCoordinator
+from .coordinator import RotemFarmCoordinator, RotemFarmSnapshot, ShownReader, ShownState
 from .data import RotemFarmConfigEntry, RotemFarmData
 from .entity import RotemHouseCoordinatorEntity, async_add_houses_as_they_appear
 from .rotemnet import House
@@ -91,23 +92,30 @@ class RotemHouseBinarySensor(RotemHouseCoordinatorEntity, BinarySensorEntity):
         description: RotemBinarySensorDescription,
     ) -> None:
         """Bind the description to the house."""
-        super().__init__(coordinator, data, house_number, description.key)
         self.entity_description = description
+        super().__init__(
+            coordinator, data, house_number, description.key, read=_reader(description)
+        )
 
-    @property
-    def available(self) -> bool:
-        """Unavailable when the cloud fails or the house vanished; off line only if needed."""
-        house = self._house
-        if not super().available or house is None:
-            return False
-        return house.online or not self.entity_description.needs_online
+    def _show(self, shown: ShownState) -> None:
+        """Set availability and state (None: the poll failed, keep the state)."""
+        if shown is None:
+            self._attr_available = False
+            return
+        self._attr_available, self._attr_is_on = cast(tuple[bool, bool | None], shown)
 
-    def _shown_state(self) -> tuple[object, ...]:
-        """Availability and state: what a poll can change in this binary sensor."""
-        return (self.available, self.is_on)
 
-    @property
-    def is_on(self) -> bool | None:
-        """The house's current state (None when the controller does not report it)."""
-        house = self._house
-        return None if house is None else self.entity_description.value_fn(house)
+def _reader(description: RotemBinarySensorDescription) -> ShownReader:
+    """What a house binary sensor shows: available, and on/off (None: not reported).
+
+    Unavailable when the house vanished, or is off line unless the sensor says whether it is.
+    """
+    value_fn = description.value_fn
+    needs_online = description.needs_online
+
+    def read(house: House | None, snapshot: RotemFarmSnapshot) -> tuple[bool, bool | None]:
+        if house is None or (needs_online and not house.online):
+            return (False, None)
+        return (True, value_fn(house))
+
+    return read

@@ -15,10 +15,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, FARM_KIND_ROTEM
-from .coordinator import RotemFarmCoordinator
+from .coordinator import RotemFarmCoordinator, ShownReader, ShownState
 from .data import RotemFarmData
 
 if TYPE_CHECKING:
@@ -194,18 +193,20 @@ class RotemFarmEntity(Entity):
         self._attr_device_info = device_info
 
 
-class RotemFarmCoordinatorEntity(CoordinatorEntity[RotemFarmCoordinator], RotemFarmEntity):
+class RotemFarmCoordinatorEntity(RotemFarmEntity):
     """An entity of a Rotem farm fed by the farm's coordinator.
 
     A poll refreshes every entity of the farm, but most values (set points, bird counts,
-    growth day, alarms) do not move between two polls. A state write is the dearest part of a
-    poll on the event loop (state, attributes, unit handling, the state machine, listeners), so
-    an entity writes only when what it shows changed: subclasses name that in
-    :meth:`_shown_state`. Unchanged states keep their ``last_reported`` time (no
-    ``state_reported`` event either); ``last_changed`` and ``last_updated`` are as before.
+    growth day, alarms) do not move between two polls. So the entity does not listen to every
+    poll: it gives the coordinator a reader of what it shows (availability, value, unit) and
+    the coordinator calls :meth:`_handle_shown` only when that changed. The
+    state is kept in ``_attr_*`` attributes, which Home Assistant's cached properties serve
+    without calling back into this integration on each write. Unchanged states keep their
+    ``last_reported`` time (no ``state_reported`` event either); ``last_changed`` and
+    ``last_updated`` are as before.
     """
 
-    _last_shown: tuple[object, ...] | None = None
+    _attr_should_poll = False
 
     def __init__(
         self,
@@ -214,31 +215,47 @@ class RotemFarmCoordinatorEntity(CoordinatorEntity[RotemFarmCoordinator], RotemF
         house_number: int | None,
         key: str,
         device_info: DeviceInfo,
+        *,
+        read: ShownReader,
     ) -> None:
-        """Bind the entity to the coordinator and to its farm, house and key."""
-        CoordinatorEntity.__init__(self, coordinator)
-        RotemFarmEntity.__init__(self, data, house_number, key, device_info)
+        """Bind the entity to the coordinator, its farm, house and key, and what it shows.
+
+        ``read`` gives what the entity shows from a snapshot (availability, value, unit): it
+        runs for every entity after every poll, so platforms build it once per entity with
+        everything it needs bound in. The state attributes are set here already, because
+        registration reads the unit of measurement.
+        """
+        super().__init__(data, house_number, key, device_info)
+        self.coordinator = coordinator
+        self._read_shown = read
+        self._show(coordinator.shown_state(house_number, read))
+
+    def _show(self, shown: ShownState) -> None:
+        """Set the ``_attr_*`` state from what the reader gave (None: the poll failed).
+
+        Every platform's shown state has its own shape, so each one implements this.
+        """
+        raise NotImplementedError
 
     async def async_added_to_hass(self) -> None:
-        """Remember what the first state write shows, so the next poll skips it if unchanged.
-
-        Home Assistant writes the first state right after this method, from the same data.
-        """
+        """Watch the coordinator; the first state write follows (Home Assistant writes it)."""
         await super().async_added_to_hass()
-        self._last_shown = self._shown_state()
-
-    def _shown_state(self) -> tuple[object, ...]:
-        """What a state write would show that can change with a poll (override per platform)."""
-        return (self.available,)
+        coordinator = self.coordinator
+        self._show(coordinator.shown_state(self.house_number, self._read_shown))
+        self.async_on_remove(
+            coordinator.async_watch(self.house_number, self._read_shown, self._handle_shown)
+        )
 
     @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state after a poll only when what it shows changed (see the class)."""
-        shown = self._shown_state()
-        if shown == self._last_shown:
-            return
-        self._last_shown = shown
+    def _handle_shown(self, shown: ShownState) -> None:
+        """Write the state a poll changed."""
+        self._show(shown)
         self.async_write_ha_state()
+
+    async def async_update(self) -> None:
+        """Poll again now (``homeassistant.update_entity``); ignored while disabled."""
+        if self.enabled:
+            await self.coordinator.async_request_refresh()
 
 
 def house_name(entry: RotemFarmConfigEntry | ConfigEntry, house: House) -> str:
@@ -264,17 +281,13 @@ class RotemHouseCoordinatorEntity(RotemFarmCoordinatorEntity):
         data: RotemFarmData,
         house_number: int,
         key: str,
+        *,
+        read: ShownReader,
     ) -> None:
         """Bind the entity to the house; the device comes from the house's current report."""
         house = coordinator.data.site.houses[house_number]
         device_info = rotem_house_device_info(coordinator.config_entry, house_number, house)
-        super().__init__(coordinator, data, house_number, key, device_info)
-
-    @property
-    def _house(self) -> House | None:
-        """The house in the latest poll; None once the cloud no longer reports it."""
-        assert self.house_number is not None
-        return self.coordinator.data.site.houses.get(self.house_number)
+        super().__init__(coordinator, data, house_number, key, device_info, read=read)
 
 
 def async_add_houses_as_they_appear(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -28,7 +29,7 @@ from homeassistant.helpers.typing import StateType
 
 from .analysis import analysis_sensors
 from .const import CONF_TARGET_AGE, DEFAULT_TARGET_AGE
-from .coordinator import RotemFarmCoordinator, RotemFarmSnapshot
+from .coordinator import RotemFarmCoordinator, RotemFarmSnapshot, ShownReader, ShownState
 from .data import RotemFarmConfigEntry, RotemFarmData
 from .entity import (
     FARM_MODEL,
@@ -378,7 +379,28 @@ async def async_setup_entry(
     async_add_houses_as_they_appear(entry, coordinator, async_add_entities, entities_of_house)
 
 
-class RotemHouseSensor(RotemHouseCoordinatorEntity, SensorEntity):
+type _SensorShown = tuple[bool, SensorValue, str | None]
+
+
+class _RotemCoordinatorSensor(RotemFarmCoordinatorEntity, SensorEntity):
+    """What the house and farm sensors share: their shown state is (available, value, unit)."""
+
+    def _show(self, shown: ShownState) -> None:
+        """Set availability, value and unit (None: the poll failed, keep value and unit).
+
+        Home Assistant keeps its cached properties when an ``_attr_`` is set to an equal value.
+        """
+        if shown is None:
+            self._attr_available = False
+            return
+        (
+            self._attr_available,
+            self._attr_native_value,
+            self._attr_native_unit_of_measurement,
+        ) = cast(_SensorShown, shown)
+
+
+class RotemHouseSensor(RotemHouseCoordinatorEntity, _RotemCoordinatorSensor):
     """A sensor of one house; unavailable while its controller is off line."""
 
     entity_description: RotemHouseSensorDescription
@@ -390,54 +412,18 @@ class RotemHouseSensor(RotemHouseCoordinatorEntity, SensorEntity):
         house_number: int,
         description: RotemHouseSensorDescription,
     ) -> None:
-        """Bind the description to the house and pick the farm's unit."""
-        super().__init__(coordinator, data, house_number, description.key)
+        """Bind the description to the house; its reader picks the value and the farm's unit."""
         self.entity_description = description
-
-    @property
-    def native_unit_of_measurement(self) -> str | None:
-        """The farm's unit, read on every state write: the account's settings may change."""
-        if self.entity_description.unit_fn is None:
-            return super().native_unit_of_measurement
-        return self.entity_description.unit_fn(self.coordinator.data.farm_info.units)
-
-    @property
-    def available(self) -> bool:
-        """Unavailable when the cloud fails, the house vanished or its controller is off line."""
-        house = self._house
-        return super().available and house is not None and house.online
-
-    def _shown_state(self) -> tuple[object, ...]:
-        """Availability, value and unit: what a poll can change in this sensor's state.
-
-        The same as ``available``, ``native_value`` and ``native_unit_of_measurement`` with one
-        house lookup: this runs for every entity of every farm at each poll.
-        """
-        assert self.house_number is not None
-        coordinator = self.coordinator
-        snapshot = coordinator.data
-        house = snapshot.site.houses.get(self.house_number)
-        if house is None:
-            return (False, None, self.native_unit_of_measurement)
-        description = self.entity_description
-        return (
-            coordinator.last_update_success and house.online,
-            description.value_fn(house, snapshot, coordinator.config_entry),
-            self.native_unit_of_measurement,
-        )
-
-    @property
-    def native_value(self) -> SensorValue:
-        """The house's current value (None when the controller does not report it)."""
-        house = self._house
-        if house is None:
-            return None
-        return self.entity_description.value_fn(
-            house, self.coordinator.data, self.coordinator.config_entry
+        super().__init__(
+            coordinator,
+            data,
+            house_number,
+            description.key,
+            read=_house_reader(description, coordinator.config_entry),
         )
 
 
-class RotemFarmSensor(RotemFarmCoordinatorEntity, SensorEntity):
+class RotemFarmSensor(_RotemCoordinatorSensor):
     """A farm-wide sensor on the farm device."""
 
     entity_description: RotemFarmSensorDescription
@@ -448,8 +434,9 @@ class RotemFarmSensor(RotemFarmCoordinatorEntity, SensorEntity):
         data: RotemFarmData,
         description: RotemFarmSensorDescription,
     ) -> None:
-        """Bind the description to the farm device and pick the farm's unit."""
+        """Bind the description to the farm device; its reader picks the value and unit."""
         info = coordinator.data.farm_info
+        self.entity_description = description
         super().__init__(
             coordinator,
             data,
@@ -461,21 +448,39 @@ class RotemFarmSensor(RotemFarmCoordinatorEntity, SensorEntity):
                 model=FARM_MODEL,
                 sw_version=info.gateway_version,
             ),
+            read=_farm_reader(description),
         )
-        self.entity_description = description
 
-    @property
-    def native_unit_of_measurement(self) -> str | None:
-        """The farm's unit, read on every state write: the account's settings may change."""
-        if self.entity_description.unit_fn is None:
-            return super().native_unit_of_measurement
-        return self.entity_description.unit_fn(self.coordinator.data.farm_info.units)
 
-    def _shown_state(self) -> tuple[object, ...]:
-        """Availability, value and unit: what a poll can change in this sensor's state."""
-        return (self.available, self.native_value, self.native_unit_of_measurement)
+def _house_reader(
+    description: RotemHouseSensorDescription, entry: RotemFarmConfigEntry
+) -> ShownReader:
+    """What a house sensor shows: available (house on line), value, and the farm's unit.
 
-    @property
-    def native_value(self) -> SensorValue:
-        """The farm's value."""
-        return self.entity_description.value_fn(self.coordinator.data)
+    An off-line or vanished house shows no value: its state is unavailable anyway, and a
+    stale value moving underneath would only cause writes nobody sees.
+    """
+    value_fn = description.value_fn
+    unit_fn = description.unit_fn
+    fixed_unit = description.native_unit_of_measurement
+
+    def read(house: House | None, snapshot: RotemFarmSnapshot) -> _SensorShown:
+        unit = fixed_unit if unit_fn is None else unit_fn(snapshot.farm_info.units)
+        if house is None or not house.online:
+            return (False, None, unit)
+        return (True, value_fn(house, snapshot, entry), unit)
+
+    return read
+
+
+def _farm_reader(description: RotemFarmSensorDescription) -> ShownReader:
+    """What a farm sensor shows: available whenever the poll succeeded, value, farm's unit."""
+    value_fn = description.value_fn
+    unit_fn = description.unit_fn
+    fixed_unit = description.native_unit_of_measurement
+
+    def read(house: House | None, snapshot: RotemFarmSnapshot) -> _SensorShown:
+        unit = fixed_unit if unit_fn is None else unit_fn(snapshot.farm_info.units)
+        return (True, value_fn(snapshot), unit)
+
+    return read
