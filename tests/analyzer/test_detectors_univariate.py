@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from ml_analyzer.detectors.univariate import (
     StreamingScorer,
     UnivariateConfig,
     daily_period_rows,
+    feature_ratios,
+    novelty_distance,
     score_series,
 )
 
 
-def _noise(rows: int, seed: int = 7) -> np.ndarray:
-    return 50.0 + np.random.default_rng(seed).normal(0.0, 1.0, rows)
+def _noise(rows: int, seed: int = 7) -> npt.NDArray[np.float64]:
+    values: npt.NDArray[np.float64] = 50.0 + np.random.default_rng(seed).normal(0.0, 1.0, rows)
+    return values
 
 
 def test_appending_future_points_never_changes_past_scores() -> None:
@@ -25,7 +29,9 @@ def test_appending_future_points_never_changes_past_scores() -> None:
 
 
 def test_streaming_scores_equal_batch_scores() -> None:
-    config = UnivariateConfig(reference_rows=60, calibration_rows=120, min_calibration_rows=40)
+    config = UnivariateConfig(
+        reference_rows=60, calibration_rows=120, min_calibration_rows=40, novelty_memory=40
+    )
     values = _noise(420)
     values[300] += 15.0
     values[360:] -= 6.0
@@ -103,3 +109,44 @@ def test_an_ordinary_spike_after_a_quiet_spell_is_not_news_but_a_bigger_one_is()
     assert scores[bigger] >= config.threshold
     z_only = UnivariateConfig(deviation_weight=1e9)
     assert score_series(values, config=z_only)[ordinary] >= z_only.threshold
+
+
+def _brute_force_novelty(values: npt.NDArray[np.float64], rows: int, memory: int) -> list[float]:
+    """The nearest earlier non-overlapping stretch, one row at a time, the obvious way."""
+    out = []
+    for end in range(len(values)):
+        current = values[end - rows + 1 : end + 1]
+        best = [
+            float(np.sqrt(((values[other - rows + 1 : other + 1] - current) ** 2).sum()))
+            for other in range(max(rows - 1, end - memory), end - rows + 1)
+        ]
+        out.append(min(best) if end >= rows - 1 and best else 0.0)
+    return out
+
+
+def test_novelty_distance_is_the_nearest_earlier_stretch_in_any_block_size() -> None:
+    values = _noise(300, seed=4)
+    expected = _brute_force_novelty(values, rows=5, memory=60)
+    for block in (1, 7, 128):
+        got = novelty_distance(values, rows=5, memory=60, block=block)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+        # Causal: a prefix gives the same distances, bit for bit.
+        np.testing.assert_array_equal(novelty_distance(values[:170], 5, 60, block), got[:170])
+
+
+def test_a_burst_shape_seen_before_is_not_novel_but_a_new_shape_is() -> None:
+    values = _noise(3000, seed=8)
+    burst = np.array([0.0, 15.0, 30.0, 15.0, 0.0, 0.0, 20.0, 0.0])
+    # The same burst at irregular times (no daily rhythm to learn it from).
+    starts = [400, 690, 1010, 1290, 1650, 1900, 2240]
+    for start in starts:
+        values[start : start + 8] += burst
+    values[2600:2608] += burst
+    values[2800:2808] += burst[::-1]  # the same values in a new order
+    config = UnivariateConfig()
+    novelty = feature_ratios(values, 0, config)["novelty"]
+    alarm_ratio = config.threshold / (1.0 - config.threshold)
+    repeat = novelty[2600:2615].max()
+    new = novelty[2800:2815].max()
+    assert repeat < alarm_ratio
+    assert new > 3.0 * alarm_ratio

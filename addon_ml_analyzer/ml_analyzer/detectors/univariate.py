@@ -11,15 +11,22 @@ one-off spike yesterday must not make today's ordinary value look like a drop. A
 series already reached near the same time of day on some of the last few days (a routine daily
 peak, give or take a little) has its ratios multiplied by a damping factor once per such day:
 it is part of the rhythm, so it needs more evidence to alarm.
-Each |z| is then calibrated against the series' own past: it is divided by the
-99.5th percentile of that feature's earlier |z| values (floored), because series differ wildly in
-how heavy their tails are and a single absolute z threshold cannot serve them all. The raw
-deviation is calibrated the same way, and the smaller of the two ratios counts: after a quiet
-spell the recent spread is small and an ordinary spike of a spiky series would look extreme in
-z alone. The largest calibrated ratio r becomes the score r / (1 + r) (0..1, 0.5 = as extreme
-as the series' own 0.5 % tail). After a score at or above the operating threshold, scores are
-zeroed for a while: one early alarm per event is what an operator (and NAB) wants, a stream of
-repeats is noise.
+
+Each |z| is then calibrated against the series' own past: it is divided by the 99.5th
+percentile of that feature's earlier |z| values (floored), because series differ wildly in how
+heavy their tails are and a single absolute z threshold cannot serve them all. The raw deviation
+is calibrated the same way, and the smaller of the two ratios counts: after a quiet spell the
+recent spread is small and an ordinary spike of a spiky series would look extreme in z alone.
+
+A shape score sits beside them: the distance from the last few values to the most similar
+earlier stretch of the same length (a nearest neighbour over the last ~5 days at 5-minute
+sampling), calibrated the same way; a burst the series has shown before, at whatever time,
+finds its match, a shape never seen does not.
+
+The largest calibrated ratio r becomes the score r / (1 + r) (0..1, 0.5 = as extreme as the
+series' own 0.5 % tail). After a score at or above the operating threshold, scores are zeroed
+for a while: one early alarm per event is what an operator (and NAB) wants, a stream of repeats
+is noise.
 """
 
 from __future__ import annotations
@@ -60,11 +67,16 @@ class UnivariateConfig:
     recurring_damping: float = 0.3
     recurring_tolerance: float = 0.2
     deviation_weight: float = 1.2
+    novelty_rows: int = 8
+    novelty_memory: int = 1500
+    novelty_weight: float = 1.2
 
     @property
     def history_rows(self) -> int:
         """Rows a streaming scorer must keep so its last score equals the batch score."""
-        return self.calibration_rows + self.reference_rows + 3 * max(self.scales) + 2
+        level = self.reference_rows + 3 * max(self.scales)
+        novelty = self.novelty_memory + self.novelty_rows if self.novelty_rows else 0
+        return self.calibration_rows + max(level, novelty) + 2
 
     def seasonal_rows(self, period: int) -> int:
         """Extra rows the seasonal baseline looks back (0 without a daily period)."""
@@ -192,7 +204,39 @@ def feature_ratios(
         weight = config.recurring_damping ** recurring(smooth, period, config)
         ratios[f"level_{k}"] = level * weight
         ratios[f"seasonal_change_{k}"] = seasonal * weight
+    if config.novelty_rows:
+        filled: FloatArray = np.asarray(series, dtype=np.float64)
+        distance = novelty_distance(filled, config.novelty_rows, config.novelty_memory)
+        novelty = _calibrate(distance, config, DEVIATION_FLOOR)
+        ratios["novelty"] = config.novelty_weight * novelty
     return ratios
+
+
+def novelty_distance(values: FloatArray, rows: int, memory: int, block: int = 128) -> FloatArray:
+    """Distance from the last `rows` values to the most similar earlier stretch of `rows` values.
+
+    Earlier stretches are those that end at most `memory` rows back and do not overlap the
+    current one. A shape the series has shown before (a routine burst, a daily spike, however
+    irregular its timing) finds a close match and scores low; a shape never seen scores high,
+    whatever its size. 0 while there is nothing earlier to compare with. Each distance is the
+    same sum of the same squares whatever the block size, so batch and streaming agree exactly.
+    """
+    count = len(values)
+    distance = np.zeros(count)
+    first = 2 * rows - 1  # the first stretch end with an earlier, non-overlapping stretch
+    for start in range(first, count, block):
+        ends = np.arange(start, min(start + block, count))
+        low = max(rows - 1, int(ends[0]) - memory)
+        candidates = np.arange(low, int(ends[-1]) - rows + 1)
+        squares = np.zeros((len(ends), len(candidates)))
+        for lag in range(rows):
+            step = values[ends - lag][:, None] - values[candidates - lag][None, :]
+            squares += step * step
+        valid = (candidates[None, :] <= ends[:, None] - rows) & (
+            candidates[None, :] >= ends[:, None] - memory
+        )
+        distance[ends] = np.sqrt(np.where(valid, squares, np.inf).min(axis=1))
+    return distance
 
 
 def suppress(scores: FloatArray, threshold: float, rows: int, quiet_until: int = -1) -> FloatArray:
