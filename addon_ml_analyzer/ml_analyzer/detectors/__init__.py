@@ -36,7 +36,7 @@ from ml_analyzer.detectors.farm import (
     prepare_rows,
     score_of,
     since_of,
-    step_alarm,
+    step_alarms,
     time_to_failure,
 )
 
@@ -91,7 +91,7 @@ class FarmAnalyzer:
             raise ValueError(f"sensitivity must be low, medium or high, not {sensitivity!r}")
         self.sensitivity = sensitivity
         self.seed = seed
-        self._buffer: dict[str, pd.DataFrame] = {}
+        self._buffer: dict[str, RawBuffer] = {}
         self._live: LiveGrid | None = None
         self._baselines: Baselines | None = None
         self._carry: dict[tuple[str, str], AlarmCarry] = {}
@@ -106,11 +106,11 @@ class FarmAnalyzer:
     def update(self, history: FarmHistory) -> dict[str, HouseResult]:
         """Merge the new points and judge every house that has enough data."""
         self._merge(history)
-        houses = frozenset(h for h, f in self._buffer.items() if not f.empty)
+        houses = frozenset(h for h, raw in self._buffer.items() if len(raw.times))
         if not houses:
             return {}
-        last = max(self._buffer[h].index[-1] for h in houses)
-        end = last.ceil(GRID)
+        last = max(int(self._buffer[h].times[-1]) for h in houses)
+        end = pd.Timestamp(last, tz="UTC").ceil(GRID)
         baselines = self._baselines
         cursor = self._cursor
         if (
@@ -130,7 +130,7 @@ class FarmAnalyzer:
 
     def _refit(self) -> dict[str, HouseEvidence]:
         baselines = Baselines(record=True)
-        grid = FarmGrid.from_frames({house: prepare(f) for house, f in self._buffer.items()})
+        grid = FarmGrid.from_frames({h: prepare(raw.frame()) for h, raw in self._buffer.items()})
         evidence = grid_evidence(grid, baselines)
         self._live = LiveGrid(grid) if grid.houses else None
         baselines.record = False
@@ -145,29 +145,37 @@ class FarmAnalyzer:
     def _advance(
         self, evidence: dict[str, HouseEvidence], cursor: pd.Timestamp | None
     ) -> pd.Timestamp | None:
-        """Run every stream's alarm machine over the rows after `cursor`; the new cursor."""
-        level = SENSITIVITY[self.sensitivity]
-        after = cursor
-        for house, found in evidence.items():
-            new = slice(None) if after is None else found.index > after
-            index = found.index[new]
-            for stream in found.streams:
-                key = (house, stream.name)
-                self._carry[key] = step_alarm(
-                    stream.z.to_numpy(dtype=float)[new],
-                    index,
-                    level,
-                    stream.slow,
-                    self._carry.get(key, AlarmCarry()),
-                )
-            if len(found.index) and (cursor is None or found.index[-1] > cursor):
-                cursor = found.index[-1]
+        """Run every stream's alarm machine over the rows after `cursor`; the new cursor.
+
+        The houses of a farm share one grid, so all their streams step together (step_alarms).
+        """
+        if not evidence:
+            return cursor
+        index = next(iter(evidence.values())).index
+        start = 0 if cursor is None else int(index.searchsorted(cursor, side="right"))
+        keys = [
+            (house, stream.name) for house, found in evidence.items() for stream in found.streams
+        ]
+        if keys and start < len(index):
+            streams = [stream for found in evidence.values() for stream in found.streams]
+            z = np.vstack([stream.z.to_numpy(dtype=float)[start:] for stream in streams])
+            carried = step_alarms(
+                z,
+                index[start:],
+                SENSITIVITY[self.sensitivity],
+                [stream.slow for stream in streams],
+                [self._carry.get(key, AlarmCarry()) for key in keys],
+            )
+            self._carry.update(zip(keys, carried, strict=True))
+        if len(index) and (cursor is None or index[-1] > cursor):
+            cursor = index[-1]
         return cursor
 
     def _judge_all(self, evidence: dict[str, HouseEvidence]) -> dict[str, HouseResult]:
         results: dict[str, HouseResult] = {}
         for house, found in evidence.items():
-            if not _enough_data(self._buffer[house]):
+            raw = self._buffer[house]
+            if not _enough_points(raw.times, raw.column("temperature")):
                 continue
             states = {
                 stream.name: self._carry.get((house, stream.name), AlarmCarry())
@@ -179,31 +187,82 @@ class FarmAnalyzer:
         return results
 
     def _merge(self, history: FarmHistory) -> None:
-        """Add the new points to the buffer: sorted, a re-sent timestamp keeps its last row.
-
-        New points usually all follow the buffer's last one: then they are appended as they are
-        (no re-sort, no duplicate search over ten days of rows on every tick).
-        """
         for house, frame in history.houses.items():
             if frame is None or frame.empty:
                 continue
-            incoming = frame
-            index = incoming.index
-            if not (isinstance(index, pd.DatetimeIndex) and str(index.tz) == "UTC"):
-                incoming = frame.copy()
-                incoming.index = pd.to_datetime(incoming.index, utc=True)
-            if not (incoming.index.is_monotonic_increasing and incoming.index.is_unique):
-                incoming = incoming[~incoming.index.duplicated(keep="last")].sort_index()
-            old = self._buffer.get(house)
-            if old is None:
-                merged = incoming
-            elif incoming.index[0] > old.index[-1]:
-                merged = pd.concat([old, incoming])
-            else:
-                merged = pd.concat([old, incoming])
-                merged = merged[~merged.index.duplicated(keep="last")].sort_index()
-            first = int(merged.index.searchsorted(merged.index[-1] - BUFFER, side="right"))
-            self._buffer[house] = merged.iloc[first:]
+            self._buffer.setdefault(house, RawBuffer()).merge(frame)
+
+
+class RawBuffer:
+    """One house's raw points of the last BUFFER: epoch ns (sorted, unique) and values per role.
+
+    Every tick appends a few points to every house and drops the oldest. As a DataFrame each
+    append, trim and check costs pandas' per-call overhead (a few hundred microseconds with
+    pandas 3) per house; as arrays it costs microseconds. A frame is built only for a refit.
+    Values are numeric (what `prepare` would coerce them to); a re-sent timestamp keeps its
+    last row.
+    """
+
+    def __init__(self) -> None:
+        self.times: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self.values: FloatArray = np.empty((0, 0))
+        self.columns: list[str] = []
+
+    def merge(self, frame: pd.DataFrame) -> None:
+        """Add a frame of points (any order, any columns) and forget what is older than BUFFER."""
+        times, values = _frame_arrays(frame)
+        columns = [str(column) for column in frame.columns]
+        if columns != self.columns:
+            union = self.columns + [c for c in columns if c not in self.columns]
+            widened = np.full((len(self.times), len(union)), np.nan)
+            widened[:, : len(self.columns)] = self.values
+            placed = np.full((len(times), len(union)), np.nan)
+            placed[:, [union.index(c) for c in columns]] = values
+            self.values, values, self.columns = widened, placed, union
+        merged_times = np.concatenate([self.times, times])
+        merged = np.concatenate([self.values, values])
+        if len(self.times) and times[0] <= self.times[-1]:
+            merged_times, merged = _sorted_unique(merged_times, merged)
+        first = int(np.searchsorted(merged_times, merged_times[-1] - BUFFER.value, side="right"))
+        self.times, self.values = merged_times[first:], merged[first:]
+
+    def column(self, role: str) -> FloatArray | None:
+        """The values of one role (None when the house never reported it)."""
+        if role not in self.columns:
+            return None
+        values: FloatArray = self.values[:, self.columns.index(role)]
+        return values
+
+    def frame(self) -> pd.DataFrame:
+        """The points as a frame indexed by UTC timestamp, one column per role."""
+        index = pd.DatetimeIndex(self.times.view("M8[ns]"), name="timestamp").tz_localize("UTC")
+        return pd.DataFrame(self.values, index=index, columns=self.columns)
+
+
+def _frame_arrays(frame: pd.DataFrame) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """A frame's epoch-ns timestamps and numeric values, sorted, a repeated timestamp's last row."""
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+        index = pd.DatetimeIndex(pd.to_datetime(index, utc=True))
+    times: npt.NDArray[np.int64] = index.as_unit("ns").asi8
+    values: FloatArray
+    try:
+        values = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if not (index.is_monotonic_increasing and index.is_unique):
+        times, values = _sorted_unique(times, values)
+    return times, values
+
+
+def _sorted_unique(
+    times: npt.NDArray[np.int64], values: FloatArray
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Rows sorted by time; of rows with the same time, the last one given."""
+    order = np.argsort(times, kind="stable")
+    times, values = times[order], values[order]
+    last = np.append(times[1:] != times[:-1], True)
+    return times[last], values[last]
 
 
 class LiveGrid:
@@ -233,7 +292,7 @@ class LiveGrid:
             self.present[role] = np.isin(np.arange(len(self.houses)), where)
 
     def advance(
-        self, buffer: dict[str, pd.DataFrame], cursor: pd.Timestamp, end: pd.Timestamp
+        self, buffer: dict[str, RawBuffer], cursor: pd.Timestamp, end: pd.Timestamp
     ) -> None:
         """Move the grid's end to `end`, re-preparing the rows after cursor - REGRID_BACK."""
         end_slot = _slot(end)
@@ -249,9 +308,10 @@ class LiveGrid:
             self.values[role] = values
         for position, house in enumerate(self.houses):
             raw = buffer.get(house)
-            if raw is None or raw.empty:
+            if raw is None or not len(raw.times):
                 continue
-            block = prepare_rows(raw, splice + 1, end_slot - splice)[end_slot - splice - fresh :]
+            block = prepare_rows(raw.times, raw.values, raw.columns, splice + 1, end_slot - splice)
+            block = block[end_slot - splice - fresh :]
             for at, role in enumerate(raw.columns):
                 if role not in self.values:
                     self.values[role] = np.full((self.rows, len(self.houses)), np.nan)
@@ -300,11 +360,18 @@ def _enough_data(frame: pd.DataFrame) -> bool:
     """
     if "temperature" not in frame:
         return False
-    measured = pd.to_numeric(frame["temperature"], errors="coerce").dropna()
+    times, values = _frame_arrays(frame[["temperature"]])
+    return _enough_points(times, values[:, 0])
+
+
+def _enough_points(times: npt.NDArray[np.int64], temperature: FloatArray | None) -> bool:
+    """_enough_data on a house's sorted epoch-ns times and temperature values."""
+    if temperature is None:
+        return False
+    measured = np.flatnonzero(~np.isnan(temperature))
     if len(measured) < MIN_HOURLY_POINTS:
         return False
-    stamps = pd.to_datetime(measured.index, utc=True)
-    return bool(stamps.max() - stamps.min() >= MIN_SPAN)
+    return bool(times[measured[-1]] - times[measured[0]] >= MIN_SPAN.value)
 
 
 def judge(evidence: HouseEvidence, sensitivity: str, at: int) -> HouseResult | None:

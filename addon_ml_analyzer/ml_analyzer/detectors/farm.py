@@ -31,6 +31,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ml_analyzer.detectors.arrays import rolling_max, rolling_mean, shifted
+
 FloatArray = npt.NDArray[np.float64]
 Sensitivity = Literal["low", "medium", "high"]
 
@@ -162,44 +164,42 @@ GRID_NS = GRID.value
 """Length of a grid step in nanoseconds: grid row `slot` is the timestamp slot * GRID_NS."""
 
 
-def prepare_rows(raw: pd.DataFrame, first: int, rows: int) -> FloatArray:
+def prepare_rows(
+    times: npt.NDArray[np.int64], values: FloatArray, columns: list[str], first: int, rows: int
+) -> FloatArray:
     """What `prepare` gives on grid slots first .. first + rows - 1 from the raw rows after
-    slot first - 1 only, as an array (rows x the raw frame's columns).
+    slot first - 1 only, as an array (rows x columns).
 
     The incremental update re-prepares only the last hour of points every tick; on plain arrays
-    that costs a small part of a resample per house. `raw` must be sorted with unique UTC
-    timestamps (the analyzer's buffer). The values equal `prepare(raw[raw.index > (first - 1)
-    * GRID])` on those slots: the last value of each 5-minute bin (closed and labelled right),
-    sentinels and °F rows converted per raw row, gaps of up to MAX_FILL_ROWS filled forward up to
-    the bin of the last raw row.
+    that costs a small part of a resample per house. `times` (epoch ns, sorted, unique) and
+    `values` (numeric, rows x columns) are one house's raw points. The values equal
+    `prepare(raw[raw.index > (first - 1) * GRID])` on those slots: the last value of each
+    5-minute bin (closed and labelled right), sentinels and °F rows converted per raw row, gaps
+    of up to MAX_FILL_ROWS filled forward up to the bin of the last raw row.
     """
-    stamps = pd.DatetimeIndex(raw.index).as_unit("ns").asi8
-    begin = int(np.searchsorted(stamps, (first - 1) * GRID_NS, side="right"))
-    out = np.full((rows, raw.shape[1]), np.nan)
-    if begin == len(stamps):
+    begin = int(np.searchsorted(times, (first - 1) * GRID_NS, side="right"))
+    out = np.full((rows, len(columns)), np.nan)
+    if begin == len(times):
         return out
-    data = raw.iloc[begin:]
-    if not all(pd.api.types.is_float_dtype(dtype) for dtype in data.dtypes):
-        data = data.apply(pd.to_numeric, errors="coerce")
-    values = data.to_numpy(dtype=float, copy=True)
-    values[values < SENTINEL_BELOW] = np.nan
-    columns = list(raw.columns)
+    data = values[begin:].copy()
+    data[data < SENTINEL_BELOW] = np.nan
     if "set_temperature" in columns:
-        fahrenheit = values[:, columns.index("set_temperature")] > FAHRENHEIT_SET_POINT
+        fahrenheit = data[:, columns.index("set_temperature")] > FAHRENHEIT_SET_POINT
         if fahrenheit.any():
             for position, role in enumerate(columns):
-                if role in TEMPERATURE_ROLES or "probe" in str(role):
-                    values[fahrenheit, position] = (values[fahrenheit, position] - 32.0) / 1.8
-    slots = -(-stamps[begin:] // GRID_NS)
-    row = slots - first
-    inside = row < rows
-    for position in range(values.shape[1]):
-        valid = inside & ~np.isnan(values[:, position])
-        at = row[valid]
-        if len(at):
-            last = np.append(at[1:] != at[:-1], True)
-            out[at[last], position] = values[valid, position][last]
-    end = min(int(row[-1]) + 1, rows)
+                if role in TEMPERATURE_ROLES or "probe" in role:
+                    data[fahrenheit, position] = (data[fahrenheit, position] - 32.0) / 1.8
+    row = -(-times[begin:] // GRID_NS) - first
+    inside = int(np.searchsorted(row, rows, side="left"))
+    if inside:
+        row, data = row[:inside], data[:inside]
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        valid = np.where(np.isnan(data), -1, np.arange(len(data))[:, None])
+        last = np.maximum.reduceat(valid, starts, axis=0)
+        found = last >= 0
+        group, column = np.nonzero(found)
+        out[row[starts][group], column] = data[last[found], column]
+    end = min(int(-(-times[-1] // GRID_NS)) - first + 1, rows)
     out[:end] = _ffill(out[:end], MAX_FILL_ROWS)
     return out
 
@@ -235,7 +235,7 @@ class Baselines:
     record: bool = True
     series: dict[str, tuple[pd.Timestamp, FloatArray, FloatArray]] = field(default_factory=dict)
     horizon: pd.Timestamp | None = None
-    _positions: tuple[tuple[pd.Timestamp, int, pd.Timestamp, int], FloatArray] | None = None
+    _positions: tuple[tuple[int, int, int, int], FloatArray] | None = None
 
     def covers(self, stamp: pd.Timestamp) -> bool:
         """Whether the baselines reach the hour of `stamp`."""
@@ -243,7 +243,7 @@ class Baselines:
 
     def positions(self, index: pd.DatetimeIndex, first: pd.Timestamp, hours: int) -> FloatArray:
         """_hour_positions, kept for the last grid (every stream of an update shares it)."""
-        key = (index[0], len(index), first, hours)
+        key = (int(index.asi8[0]) if len(index) else 0, len(index), first.value, hours)
         if self._positions is None or self._positions[0] != key:
             self._positions = (key, _hour_positions(index, first, hours))
         return self._positions[1]
@@ -336,44 +336,59 @@ def _robust_z_values(
 
 
 def _pack_medians(values: FloatArray) -> FloatArray:
-    """Per house (column), the median of the other houses at each row (NaN where none reports)."""
-    medians = np.full(values.shape, np.nan)
-    for column in range(values.shape[1]):
-        medians[:, column] = _row_nanmedian(np.delete(values, column, axis=1))
-    return medians
+    """Per house (column), the median of the other houses at each row (NaN where none reports).
 
-
-def _row_nanmedian(block: FloatArray) -> FloatArray:
-    """Median of each row ignoring NaN (NaN where a row has none): np.nanmedian's value,
-    without its per-call cost on the few hundred rows an update evaluates."""
-    rows = np.arange(block.shape[0])
-    if block.shape[1] == 0:
-        return np.full(block.shape[0], np.nan)
-    ordered = np.sort(block, axis=1)  # NaN sort last
-    count = np.isfinite(ordered).sum(axis=1)
-    low = ordered[rows, np.maximum((count - 1) // 2, 0)]
-    high = ordered[rows, np.minimum(count // 2, block.shape[1] - 1)]
-    median: FloatArray = np.where(count % 2 == 1, low, (low + high) / 2.0)
-    median[count == 0] = np.nan
+    One sort of each row serves every house: leaving one value out of a sorted row moves the
+    middle positions by at most one, which its rank tells (a NaN sorts last and moves nothing).
+    The values are np.nanmedian's over the other columns.
+    """
+    houses = values.shape[1]
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(houses)[None, :], axis=1)
+    present = ~np.isnan(values)
+    others = present.sum(axis=1, keepdims=True) - present
+    low = np.maximum((others - 1) // 2, 0)
+    high = others // 2
+    low += low >= rank
+    high += high >= rank
+    low_value = np.take_along_axis(ordered, np.minimum(low, houses - 1), axis=1)
+    high_value = np.take_along_axis(ordered, np.minimum(high, houses - 1), axis=1)
+    median: FloatArray = np.where(others % 2 == 1, low_value, (low_value + high_value) / 2.0)
+    median[others == 0] = np.nan
     return median
+
+
+def _wrap[Data: (pd.Series, pd.DataFrame)](like: Data, values: FloatArray) -> Data:
+    """`values` with the index (and name or columns) of `like`."""
+    if isinstance(like, pd.Series):
+        return pd.Series(values, index=like.index, name=like.name)
+    return pd.DataFrame(values, index=like.index, columns=like.columns)
 
 
 def _smooth[Data: (pd.Series, pd.DataFrame)](data: Data, rows: int) -> Data:
     """Trailing mean over `rows` rows (a third of them present); a frame column by column."""
-    smooth: Data = data.rolling(rows, min_periods=max(rows // 3, 1)).mean()
-    return smooth
+    values = rolling_mean(data.to_numpy(dtype=float), rows, max(rows // 3, 1))
+    return _wrap(data, values)
 
 
-def _rate[Data: (pd.Series, pd.DataFrame)](total: Data) -> Data:
+def _rate_values(total: FloatArray) -> FloatArray:
     """Increment per row of a running daily total that resets at local midnight.
 
     A drop means the counter was reset: the new value itself is that row's increment. Gaps give
-    NaN rather than a made-up increment. A frame is taken column by column.
+    NaN rather than a made-up increment.
     """
-    step = total.diff()
-    reset = step < -0.05 * total.shift(1).abs()
-    rate: Data = step.mask(reset, total).clip(lower=0.0)
+    before = shifted(total)
+    step = total - before
+    reset = step < -0.05 * np.abs(before)
+    rate: FloatArray = np.maximum(np.where(reset, total, step), 0.0)
     return rate
+
+
+def _rate[Data: (pd.Series, pd.DataFrame)](total: Data) -> Data:
+    """_rate_values of a series or of each column of a frame."""
+    return _wrap(total, _rate_values(total.to_numpy(dtype=float)))
 
 
 def _pack_streams(
@@ -405,7 +420,7 @@ def _pack_streams(
     floor = 0.05 if spec.relative else spec.floor
     variants = [(name, residual, floor)]
     if spec.trend:
-        trend = _smooth(pd.DataFrame(residual), TREND_ROWS).to_numpy(dtype=float)
+        trend = rolling_mean(residual, TREND_ROWS, TREND_ROWS // 3)
         variants.append((f"{name}_trend", trend, spec.trend_floor or floor / TREND_FLOOR_DIVISOR))
     kept = index[len(index) - keep :]
     streams: dict[str, list[Evidence]] = {}
@@ -511,18 +526,18 @@ def _link_evidence(tables: Tables, keep: int) -> dict[str, list[Evidence]]:
     houses = status.columns
     values = status.to_numpy(dtype=float)
     offline = ~np.isnan(values) & (values != 1.0)
-    changes = [
-        tables[role].reindex(columns=houses).diff().abs().to_numpy(dtype=float)
-        for role in ("temperature", "humidity", "static_pressure")
-        if role in tables
-    ]
+    changes = []
+    for role in ("temperature", "humidity", "static_pressure"):
+        if role in tables:
+            at = tables[role].columns.get_indexer(houses)
+            moving = np.where(at >= 0, tables[role].to_numpy(dtype=float)[:, at], np.nan)
+            changes.append(np.abs(moving - shifted(moving)))
     frozen = np.zeros(values.shape, dtype=bool)
     if changes:
         stacked = np.stack(changes)
-        change = np.nansum(stacked, axis=0)
+        change = np.where(np.isnan(stacked), 0.0, stacked).sum(axis=0)
         change[np.isnan(stacked).all(axis=0)] = np.nan
-        most = pd.DataFrame(change).rolling(6, min_periods=6).max().to_numpy(dtype=float)
-        frozen = most == 0.0
+        frozen = rolling_max(change, 6, 6) == 0.0
     down = offline | frozen
     began = down.copy()
     began[1:] &= ~down[:-1]
@@ -650,7 +665,7 @@ def _reporting(tables: Tables) -> Tables:
     """The tables without the houses that have no value in them (and without empty tables)."""
     data: Tables = {}
     for role, table in tables.items():
-        reports = table.notna().to_numpy().any(axis=0)
+        reports = ~np.isnan(table.to_numpy(dtype=float)).all(axis=0)
         if reports.all():
             data[role] = table
         elif reports.any():
@@ -672,41 +687,59 @@ class Derivation:
     derive: Callable[[Tables], dict[str, pd.DataFrame]]
 
 
-def _both(tables: Tables, first: str, second: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """The two roles' tables on the houses that report both (None when there are none)."""
+def _both(tables: Tables, first: str, second: str) -> tuple[pd.Index, FloatArray, FloatArray]:
+    """The houses that report both roles, and the two roles' values on them (rows x houses)."""
     if first not in tables or second not in tables:
-        return None
-    houses = tables[first].columns.intersection(tables[second].columns, sort=False)
-    if houses.empty:
-        return None
-    return tables[first][houses], tables[second][houses]
+        return pd.Index([]), np.empty((0, 0)), np.empty((0, 0))
+    one, other = tables[first], tables[second]
+    houses = one.columns.intersection(other.columns, sort=False)
+    return (
+        houses,
+        one.to_numpy(dtype=float)[:, one.columns.get_indexer(houses)],
+        other.to_numpy(dtype=float)[:, other.columns.get_indexer(houses)],
+    )
+
+
+def _table(index: pd.Index, houses: pd.Index, values: FloatArray) -> pd.DataFrame:
+    return pd.DataFrame(values, index=index, columns=houses)
 
 
 def _climate(tables: Tables) -> dict[str, pd.DataFrame]:
-    pair = _both(tables, "temperature", "set_temperature")
-    if pair is None:
+    houses, inside, wanted = _both(tables, "temperature", "set_temperature")
+    if houses.empty:
         return {}
-    return {"climate": _smooth(pair[0] - pair[1], ROWS_PER_HOUR // 2)}
+    deviation = rolling_mean(inside - wanted, ROWS_PER_HOUR // 2, ROWS_PER_HOUR // 6)
+    return {"climate": _table(tables["temperature"].index, houses, deviation)}
 
 
 def _heat(tables: Tables) -> dict[str, pd.DataFrame]:
     heaters = tables.get("heaters_running")
     if heaters is None:
         return {}
-    most = heaters.rolling(7 * ROWS_PER_DAY, min_periods=1).max().clip(lower=1.0)
-    effort = _smooth(heaters / most, 2 * ROWS_PER_HOUR)
-    daily = effort.rolling(ROWS_PER_DAY, min_periods=ROWS_PER_DAY // 2).mean()
-    return {"heat_effort": effort, "heat_daily": daily}
+    running = heaters.to_numpy(dtype=float)
+    most = np.maximum(rolling_max(running, 7 * ROWS_PER_DAY), 1.0)
+    effort = rolling_mean(running / most, 2 * ROWS_PER_HOUR, 2 * ROWS_PER_HOUR // 3)
+    daily = rolling_mean(effort, ROWS_PER_DAY, ROWS_PER_DAY // 2)
+    return {
+        "heat_effort": _table(heaters.index, heaters.columns, effort),
+        "heat_daily": _table(heaters.index, heaters.columns, daily),
+    }
 
 
 def _humidity(tables: Tables) -> dict[str, pd.DataFrame]:
     humidity = tables.get("humidity")
-    return {} if humidity is None else {"humidity": _smooth(humidity, ROWS_PER_HOUR)}
+    if humidity is None:
+        return {}
+    smooth = rolling_mean(humidity.to_numpy(dtype=float), ROWS_PER_HOUR, ROWS_PER_HOUR // 3)
+    return {"humidity": _table(humidity.index, humidity.columns, smooth)}
 
 
 def _pressure(tables: Tables) -> dict[str, pd.DataFrame]:
-    pair = _both(tables, "static_pressure", "target_pressure")
-    return {} if pair is None else {"pressure": _smooth(pair[0] - pair[1], ROWS_PER_HOUR)}
+    houses, static, target = _both(tables, "static_pressure", "target_pressure")
+    if houses.empty:
+        return {}
+    smooth = rolling_mean(static - target, ROWS_PER_HOUR, ROWS_PER_HOUR // 3)
+    return {"pressure": _table(tables["static_pressure"].index, houses, smooth)}
 
 
 def _intake(tables: Tables) -> dict[str, pd.DataFrame]:
@@ -717,11 +750,15 @@ def _intake(tables: Tables) -> dict[str, pd.DataFrame]:
         total = tables.get(role)
         if total is None:
             continue
-        scale = pd.DataFrame(1.0, index=total.index, columns=total.columns)
+        scale = np.ones(total.shape)
         if birds is not None:
-            counted = total.columns.intersection(birds.columns, sort=False)
-            scale[counted] = birds[counted].where(birds[counted] > 0)
-        derived[name] = _smooth(_rate(total) / scale * 1000.0, 2 * ROWS_PER_HOUR)
+            at = birds.columns.get_indexer(total.columns)
+            counted = np.flatnonzero(at >= 0)
+            count = birds.to_numpy(dtype=float)[:, at[counted]]
+            scale[:, counted] = np.where(count > 0, count, np.nan)
+        per_bird = _rate_values(total.to_numpy(dtype=float)) / scale * 1000.0
+        smooth = rolling_mean(per_bird, 2 * ROWS_PER_HOUR, 2 * ROWS_PER_HOUR // 3)
+        derived[name] = _table(total.index, total.columns, smooth)
     return derived
 
 
@@ -864,34 +901,63 @@ def step_alarm(
     """
     if len(z) == 0:
         return carry
-    factor = SLOW_Z_FACTOR if slow else 1.0
-    need = level.min_rows * (SLOW_ROWS_FACTOR if slow else 1)
-    magnitude = np.nan_to_num(np.abs(np.asarray(z, dtype=float)), nan=0.0)
+    return step_alarms(np.asarray(z, dtype=float)[None, :], index, level, [slow], [carry])[0]
+
+
+def step_alarms(
+    z: FloatArray,
+    index: pd.DatetimeIndex,
+    level: SensitivityLevel,
+    slow: list[bool],
+    carries: list[AlarmCarry],
+) -> list[AlarmCarry]:
+    """step_alarm of many streams over the same new rows at once (z: streams x rows).
+
+    A farm has dozens of streams and a tick brings one or a few rows: stepping them together is
+    a handful of array operations instead of a handful per stream.
+    """
+    streams, rows = z.shape
+    if rows == 0:
+        return list(carries)
+    slow_flags = np.asarray(slow, dtype=bool)
+    factor = np.where(slow_flags, SLOW_Z_FACTOR, 1.0)[:, None]
+    need = np.where(slow_flags, level.min_rows * SLOW_ROWS_FACTOR, level.min_rows)[:, None]
+    magnitude = np.nan_to_num(np.abs(z), nan=0.0)
     above = magnitude >= level.z_on * factor
     below = magnitude < level.z_off * factor
-    run_above = _run_lengths(above)
-    run_below = _run_lengths(below)
-    run_above[: _first_false(above)] += carry.run_above
-    run_below[: _first_false(below)] += carry.run_below
-    trigger = np.full(len(magnitude), np.nan)
+    run_above = _carried_runs(above, np.array([c.run_above for c in carries]))
+    run_below = _carried_runs(below, np.array([c.run_below for c in carries]))
+    trigger = np.full((streams, rows), -1.0)
     trigger[run_above >= need] = 1.0
     trigger[run_below >= level.hold_rows] = 0.0
-    state = pd.Series(trigger).ffill().fillna(1.0 if carry.on else 0.0).to_numpy(dtype=float)
-    on = bool(state[-1] >= 1.0)
-    since: datetime | None = None
-    if on:
-        off = np.flatnonzero(state < 1.0)
-        if len(off):
-            since = index[int(off[-1]) + 1].to_pydatetime()
-        else:
-            since = carry.since if carry.on else index[0].to_pydatetime()
-    return AlarmCarry(int(run_above[-1]), int(run_below[-1]), on, since)
+    position = np.arange(rows)
+    last = np.maximum.accumulate(np.where(trigger >= 0.0, position, -1), axis=1)
+    was_on = np.array([c.on for c in carries], dtype=float)[:, None]
+    state = np.where(last >= 0, np.take_along_axis(trigger, np.maximum(last, 0), axis=1), was_on)
+    last_off = np.where(state < 1.0, position, -1).max(axis=1)
+    result: list[AlarmCarry] = []
+    for stream, carry in enumerate(carries):
+        on = bool(state[stream, -1] >= 1.0)
+        since: datetime | None = None
+        if on:
+            if last_off[stream] >= 0:
+                since = index[int(last_off[stream]) + 1].to_pydatetime()
+            else:
+                since = carry.since if carry.on else index[0].to_pydatetime()
+        result.append(AlarmCarry(int(run_above[stream, -1]), int(run_below[stream, -1]), on, since))
+    return result
 
 
-def _first_false(flags: npt.NDArray[np.bool_]) -> int:
-    """Position of the first False (the length when all are True)."""
-    false = np.flatnonzero(~flags)
-    return int(false[0]) if len(false) else len(flags)
+def _carried_runs(
+    flags: npt.NDArray[np.bool_], carried: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Length of the current run of True ending at each position of each row of `flags`, the
+    first run continuing the `carried` run of that row."""
+    position = np.arange(flags.shape[1], dtype=np.int64)
+    last_false = np.maximum.accumulate(np.where(flags, -1, position), axis=1)
+    counts: npt.NDArray[np.int64] = np.where(flags, position - last_false, 0)
+    counts += np.where(flags & (last_false < 0), carried[:, None], 0)
+    return counts
 
 
 def _run_lengths(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:

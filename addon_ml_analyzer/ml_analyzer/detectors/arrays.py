@@ -1,0 +1,83 @@
+"""Rolling windows and shifts on plain 2-D arrays (rows of the 5-minute grid x houses).
+
+The detectors' derived signals are trailing windows over every house of a farm. With pandas 3
+each DataFrame operation costs ~0.5 ms even on a few hundred rows, and a 5-minute tick of a
+400-house company runs dozens per farm; these numpy versions cost a few microseconds and give
+pandas' values (means and sums to rounding, maxima exactly). Windows end at the row (causal).
+A 1-D array is taken as one column. No pandas import, so any detector module can use them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def rolling_sum(values: FloatArray, rows: int, min_periods: int = 1) -> FloatArray:
+    """Sum over the trailing `rows` rows of each column, ignoring NaN; NaN where fewer than
+    `min_periods` values are present (pandas' rolling(rows, min_periods).sum()).
+
+    Running sums: the same values as pandas' to rounding (~1e-12 relative).
+    """
+    table = values.reshape(len(values), -1)
+    present = ~np.isnan(table)
+    sums = np.cumsum(np.where(present, table, 0.0), axis=0)
+    counts = np.cumsum(present, axis=0)
+    if rows < len(table):
+        sums[rows:] = sums[rows:] - sums[:-rows]
+        counts[rows:] = counts[rows:] - counts[:-rows]
+    sums[counts < min_periods] = np.nan
+    result: FloatArray = sums.reshape(values.shape)
+    return result
+
+
+def rolling_mean(values: FloatArray, rows: int, min_periods: int = 1) -> FloatArray:
+    """Mean over the trailing `rows` rows of each column, ignoring NaN (see rolling_sum)."""
+    table = values.reshape(len(values), -1)
+    present = ~np.isnan(table)
+    counts = np.cumsum(present, axis=0)
+    if rows < len(table):
+        counts[rows:] = counts[rows:] - counts[:-rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean: FloatArray = rolling_sum(table, rows, min_periods) / counts
+    return mean.reshape(values.shape)
+
+
+def rolling_max(values: FloatArray, rows: int, min_periods: int = 1) -> FloatArray:
+    """Maximum over the trailing `rows` rows of each column, ignoring NaN; NaN where fewer than
+    `min_periods` values are present (pandas' rolling(rows, min_periods).max(), on arrays).
+
+    Blocks of `rows` rows with running maxima from both ends (van Herk / Gil-Werman): each
+    window is a suffix of one block and a prefix of the next, so the cost does not grow with the
+    window. Exact (a maximum has no rounding).
+    """
+    table = values.reshape(len(values), -1)
+    length, columns = table.shape
+    if length == 0:
+        return values.astype(float, copy=True)
+    blocks = -(-length // rows)
+    padded = np.full((blocks * rows, columns), -np.inf)
+    padded[:length] = np.where(np.isnan(table), -np.inf, table)
+    shaped = padded.reshape(blocks, rows, columns)
+    prefix = np.maximum.accumulate(shaped, axis=1).reshape(blocks * rows, columns)
+    suffix = np.maximum.accumulate(shaped[:, ::-1], axis=1)[:, ::-1].reshape(blocks * rows, columns)
+    result = prefix[:length].copy()
+    if length >= rows:
+        result[rows - 1 :] = np.maximum(suffix[: length - rows + 1], prefix[rows - 1 : length])
+    result[result == -np.inf] = np.nan
+    if min_periods > 1:
+        counts = np.cumsum(~np.isnan(table), axis=0)
+        if rows < length:
+            counts[rows:] = counts[rows:] - counts[:-rows]
+        result[counts < min_periods] = np.nan
+    return result.reshape(values.shape)
+
+
+def shifted(values: FloatArray) -> FloatArray:
+    """The rows moved down by one (NaN in the first row), as pandas' shift(1)."""
+    before = np.empty_like(values)
+    before[:1] = np.nan
+    before[1:] = values[:-1]
+    return before
