@@ -149,4 +149,18 @@ def test_a_burst_shape_seen_before_is_not_novel_but_a_new_shape_is() -> None:
     repeat = novelty[2600:2615].max()
     new = novelty[2800:2815].max()
     assert repeat < alarm_ratio
-    assert new > 3.0 * alarm_ratio
+    assert new > alarm_ratio
+    assert new > 2.0 * repeat
+
+
+def test_a_blip_far_below_the_series_spread_is_not_a_novel_shape() -> None:
+    # A nearly perfect repetition: nearest-neighbour distances are almost 0, so a blip of a
+    # hundredth of a unit is far beyond their tail, yet tiny against the series' own spread.
+    rows = np.arange(3000)
+    values = 10.0 + 3.0 * np.sin(2 * np.pi * rows / 37)
+    values += np.random.default_rng(2).normal(0.0, 1e-4, rows.size)
+    values[2500] += 0.01
+    config = UnivariateConfig()
+    assert not np.any(score_series(values, config=config) >= config.threshold)
+    unfloored = UnivariateConfig(novelty_floor=0.0)
+    assert 2500 in np.flatnonzero(score_series(values, config=unfloored) >= unfloored.threshold)

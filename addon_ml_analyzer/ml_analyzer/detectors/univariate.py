@@ -70,6 +70,7 @@ class UnivariateConfig:
     novelty_rows: int = 8
     novelty_memory: int = 1500
     novelty_weight: float = 1.2
+    novelty_floor: float = 3.0
 
     @property
     def history_rows(self) -> int:
@@ -99,11 +100,13 @@ def daily_period_rows(timestamps: pd.Series | pd.DatetimeIndex, probe_rows: int 
     return round(SECONDS_PER_DAY / step)
 
 
-def _deviation_and_z(
+def _reference(
     smooth: pd.Series, lag: int, config: UnivariateConfig
 ) -> tuple[FloatArray, FloatArray]:
-    """|deviation| of each smoothed value from the median of the reference window that ends
-    `lag` rows earlier, and the same deviation as a robust |z| (in units of that window's spread).
+    """Median and robust spread of the reference window that ends `lag` rows earlier.
+
+    The spread is the inter-quartile range in sigma units, kept off zero by a tenth of the
+    standard deviation and a hundredth of the level (a mostly constant series still has one).
     """
     reference = smooth.shift(lag)
     roll = reference.rolling(config.reference_rows, min_periods=config.min_reference_rows)
@@ -111,12 +114,24 @@ def _deviation_and_z(
     spread = (roll.quantile(0.75) - roll.quantile(0.25)).to_numpy() / IQR_TO_SIGMA
     std = roll.std().to_numpy()
     scale = np.sqrt(spread**2 + (0.1 * std) ** 2 + (0.01 * np.abs(median)) ** 2 + 1e-12)
+    return median, scale
+
+
+def _deviation_and_z(
+    smooth: pd.Series, lag: int, config: UnivariateConfig
+) -> tuple[FloatArray, FloatArray]:
+    """|deviation| of each smoothed value from the median of the reference window that ends
+    `lag` rows earlier, and the same deviation as a robust |z| (in units of that window's spread).
+    """
+    median, scale = _reference(smooth, lag, config)
     deviation = np.abs(smooth.to_numpy() - median)
     z = deviation / scale
     return np.where(np.isfinite(deviation), deviation, 0.0), np.where(np.isfinite(z), z, 0.0)
 
 
-def _calibrate(values: FloatArray, config: UnivariateConfig, floor: float) -> FloatArray:
+def _calibrate(
+    values: FloatArray, config: UnivariateConfig, floor: float | FloatArray
+) -> FloatArray:
     """Ratio of each value to the high quantile of the same feature's earlier values."""
     past = (
         pd.Series(values)
@@ -207,8 +222,12 @@ def feature_ratios(
     if config.novelty_rows:
         filled: FloatArray = np.asarray(series, dtype=np.float64)
         distance = novelty_distance(filled, config.novelty_rows, config.novelty_memory)
-        novelty = _calibrate(distance, config, DEVIATION_FLOOR)
-        ratios["novelty"] = config.novelty_weight * novelty
+        # As a |z| below 1 never alarms, a distance within a few spreads per row never does:
+        # a nearly perfectly repeating series has near-zero distances and a tail to match.
+        _, spread = _reference(series, config.novelty_rows, config)
+        floor = config.novelty_floor * np.sqrt(config.novelty_rows) * spread
+        floor = np.maximum(np.nan_to_num(floor, nan=np.inf), DEVIATION_FLOOR)
+        ratios["novelty"] = config.novelty_weight * _calibrate(distance, config, floor)
     return ratios
 
 
