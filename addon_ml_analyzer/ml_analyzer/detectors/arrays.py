@@ -21,7 +21,7 @@ def rolling_sum(values: FloatArray, rows: int, min_periods: int = 1) -> FloatArr
 
     Running sums: the same values as pandas' to rounding (~1e-12 relative).
     """
-    table = values.reshape(len(values), -1)
+    table = values if values.ndim == 2 else values.reshape(-1, 1)
     present = ~np.isnan(table)
     sums = np.cumsum(np.where(present, table, 0.0), axis=0)
     counts = np.cumsum(present, axis=0)
@@ -35,7 +35,7 @@ def rolling_sum(values: FloatArray, rows: int, min_periods: int = 1) -> FloatArr
 
 def rolling_mean(values: FloatArray, rows: int, min_periods: int = 1) -> FloatArray:
     """Mean over the trailing `rows` rows of each column, ignoring NaN (see rolling_sum)."""
-    table = values.reshape(len(values), -1)
+    table = values if values.ndim == 2 else values.reshape(-1, 1)
     present = ~np.isnan(table)
     counts = np.cumsum(present, axis=0)
     if rows < len(table):
@@ -53,7 +53,7 @@ def rolling_max(values: FloatArray, rows: int, min_periods: int = 1) -> FloatArr
     window is a suffix of one block and a prefix of the next, so the cost does not grow with the
     window. Exact (a maximum has no rounding).
     """
-    table = values.reshape(len(values), -1)
+    table = values if values.ndim == 2 else values.reshape(-1, 1)
     length, columns = table.shape
     if length == 0:
         return values.astype(float, copy=True)

@@ -802,10 +802,12 @@ def grid_evidence(
     """Evidence streams of every house of the grid.
 
     With `tail`, only the last `tail + TREND_ROWS` rows are returned (the extra TREND_ROWS give
-    time_to_failure its 6 h of history) and only what they read is computed: each derivation on
-    the last rows plus its lookback, the pack medians, trends and probe checks on the returned
-    rows plus TAIL_CONTEXT_ROWS. The values on the returned rows are the same as a run over
-    everything (every window they read lies inside the rows computed).
+    time_to_failure its 6 h of history) and only what they read is computed: the derivations
+    and link checks on the last rows plus the longest lookback (one cut of the tables serves
+    them all; numpy makes the extra rows of the shorter windows nearly free), the pack medians,
+    trends and probe checks on the returned rows plus TAIL_CONTEXT_ROWS. The values on the
+    returned rows are the same as a run over everything (every window they read lies inside the
+    rows computed).
     """
     rows = len(grid.index)
     if not rows or not grid.houses:
@@ -815,8 +817,9 @@ def grid_evidence(
     settled = _settled(grid)
     column = {house: position for position, house in enumerate(grid.houses)}
     streams: dict[str, list[Evidence]] = {house: [] for house in grid.houses}
+    context = grid.last(evaluate + max(LINK_LOOKBACK, *(d.lookback for d in DERIVATIONS)))
     for derivation in DERIVATIONS:
-        derived = derivation.derive(grid.last(evaluate + derivation.lookback))
+        derived = derivation.derive(context)
         for name, whole in derived.items():
             table = whole.iloc[len(whole) - evaluate :]
             mask = None
@@ -834,7 +837,7 @@ def grid_evidence(
         )
         for stream in _probe_evidence(frame.iloc[rows - evaluate :], house, baselines):
             streams[house].append(_last_rows(stream, keep))
-    for house, found in _link_evidence(grid.last(evaluate + LINK_LOOKBACK), keep).items():
+    for house, found in _link_evidence(context, keep).items():
         streams[house].extend(found)
     index = grid.index[rows - keep :]
     return {house: HouseEvidence(index=index, streams=found) for house, found in streams.items()}
