@@ -32,6 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ml_analyzer.detectors.arrays import rolling_max, rolling_mean, shifted
+from ml_analyzer.detectors.heating import HEAT_LOAD_LOOKBACK, heat_load
 
 FloatArray = npt.NDArray[np.float64]
 Sensitivity = Literal["low", "medium", "high"]
@@ -111,14 +112,15 @@ LINK_WATCH_CAP = 4.0
 """Highest z that recent off-line episodes alone can give (below every alarm threshold)."""
 SPECS = {
     "climate": EvidenceSpec("temperature", 0.25, "ventilation", "heating", "°C", 3.0, trend=True),
-    "heat_effort": EvidenceSpec(
-        "heaters_running", 0.05, "heating", "heating", "share", trend=True, trend_floor=0.03
-    ),
+    "heat_effort": EvidenceSpec("heaters_running", 0.05, "heating", "heating", "share"),
     "pressure": EvidenceSpec(
         "static_pressure", 1.0, "ventilation", "ventilation", "Pa", trend=True
     ),
-    "heat_daily": EvidenceSpec(
-        "heaters_running", 0.02, "heating", "heating", "share/24 h", relative=True, slow=True
+    "heat_load": EvidenceSpec(
+        "heaters_running", 2.0, "heating", "heating", "% vs demand line, 12 h", slow=True
+    ),
+    "heat_load_daily": EvidenceSpec(
+        "heaters_running", 2.0, "heating", "heating", "% vs demand line, 24 h", slow=True
     ),
     "humidity": EvidenceSpec("humidity", 2.0, "water", "ventilation", "%"),
     "water": EvidenceSpec(
@@ -448,6 +450,7 @@ def _pack_streams(
                     spec.down,
                     spec.unit,
                     spec.limit,
+                    slow=spec.slow,
                 )
             )
     return streams
@@ -719,11 +722,7 @@ def _heat(tables: Tables) -> dict[str, pd.DataFrame]:
     running = heaters.to_numpy(dtype=float)
     most = np.maximum(rolling_max(running, 7 * ROWS_PER_DAY), 1.0)
     effort = rolling_mean(running / most, 2 * ROWS_PER_HOUR, 2 * ROWS_PER_HOUR // 3)
-    daily = rolling_mean(effort, ROWS_PER_DAY, ROWS_PER_DAY // 2)
-    return {
-        "heat_effort": _table(heaters.index, heaters.columns, effort),
-        "heat_daily": _table(heaters.index, heaters.columns, daily),
-    }
+    return {"heat_effort": _table(heaters.index, heaters.columns, effort)}
 
 
 def _humidity(tables: Tables) -> dict[str, pd.DataFrame]:
@@ -764,7 +763,8 @@ def _intake(tables: Tables) -> dict[str, pd.DataFrame]:
 
 DERIVATIONS: list[Derivation] = [
     Derivation(ROWS_PER_HOUR // 2, _climate),
-    Derivation(7 * ROWS_PER_DAY + 2 * ROWS_PER_HOUR + ROWS_PER_DAY, _heat),
+    Derivation(7 * ROWS_PER_DAY + 2 * ROWS_PER_HOUR, _heat),
+    Derivation(HEAT_LOAD_LOOKBACK, heat_load),
     Derivation(ROWS_PER_HOUR, _humidity),
     Derivation(ROWS_PER_HOUR, _pressure),
     Derivation(2 * ROWS_PER_HOUR + 1, _intake),
