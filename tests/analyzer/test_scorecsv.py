@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from ml_analyzer.detectors.univariate import UnivariateConfig
 from ml_analyzer.scorecsv import run
 
 
-def _write(path: Path, values: np.ndarray) -> None:
+def _write(path: Path, values: npt.NDArray[np.float64]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     stamps = pd.date_range("2026-01-01", periods=len(values), freq="5min")
     pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%d %H:%M:%S"), "value": values}).to_csv(
@@ -36,8 +38,9 @@ def test_scores_every_file_at_the_same_relative_path(tmp_path: Path) -> None:
         assert out["anomaly_score"].between(0.0, 1.0).all()
     clean_scores = pd.read_csv(tmp_path / "out" / "a" / "clean.csv")["anomaly_score"]
     shift_scores = pd.read_csv(tmp_path / "out" / "b" / "c" / "shift.csv")["anomaly_score"]
-    assert (clean_scores >= 0.6).sum() <= 2
-    assert shift_scores[1500:1520].max() >= 0.6
+    threshold = UnivariateConfig().threshold
+    assert (clean_scores >= threshold).sum() <= 2
+    assert shift_scores[1500:1520].max() >= threshold
 
 
 def test_each_file_is_its_own_stream(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ class UnivariateConfig:
     min_calibration_rows: int = 100
     calibration_quantile: float = 0.995
     calibration_floor: float = 1.0
-    threshold: float = 0.6
+    threshold: float = 0.59
     suppress_rows: int = 50
     seasonal_days: int = 3
     seasonal_halfwidth: int = 12
