@@ -12,6 +12,13 @@ the state writes it causes: everything that blocks the loop, whoever scheduled i
 other threads (the executor: ``time.process_time`` minus the loop thread's share), and memory
 growth over polls (tracemalloc).
 
+Then where the loop time goes, each measured on its own cycles so one instrument does not slow
+another down: the HTTP exchanges alone (every farm's ``get_site`` together, parsing off the loop
+as in a poll), the coordinators' listeners (telling the entities and the state writes), what
+telling costs when nothing changed (so the rest is the writes: CPU per state write), the longest
+uninterrupted run of the loop thread (every asyncio callback timed; a real Home Assistant polls
+each farm on its own timer, so this is what blocks the loop at once), and one farm polled alone.
+
     .venv/bin/python bench/ha_poll.py            # 1 farm x 8 houses and 50 farms x 8 houses
     .venv/bin/python bench/ha_poll.py --farms 5
 """
@@ -21,14 +28,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from unittest.mock import patch
@@ -40,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from homeassistant import loader
 from homeassistant.const import EVENT_STATE_CHANGED
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import aiohttp_client, frame
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
@@ -58,6 +67,8 @@ CYCLE_SECONDS = 1.0  # cycles start at least this far apart (one simulated poll 
 POLLS = 12
 WARMUP_POLLS = 3
 MEMORY_POLLS = 6
+BREAKDOWN_POLLS = 4
+SLICE_REPORTED = 0.010  # seconds: uninterrupted loop runs longer than this are counted
 HOUSES = 8
 
 
@@ -145,10 +156,96 @@ async def _setup_farms(
 
 @dataclass(frozen=True, slots=True)
 class CycleCost:
-    """CPU seconds one poll cycle took on the event-loop thread and on every other thread."""
+    """CPU seconds one poll cycle took on the event-loop thread and on every other thread.
+
+    ``listeners`` is the loop's share spent in the coordinators' listeners (telling entities,
+    writing states), when :func:`_time_listeners` instruments them.
+    """
 
     loop: float
     other: float
+    listeners: float = 0.0
+
+
+class ListenerClock:
+    """Loop CPU spent in the coordinators' ``async_update_listeners`` (entities and writes).
+
+    Wraps each coordinator's method on the instance; two ``thread_time`` calls per farm and
+    poll, so the instrument costs nothing measurable.
+    """
+
+    def __init__(self, coordinators: list[RotemFarmCoordinator]) -> None:
+        """Instrument every coordinator."""
+        self.spent = 0.0
+        for coordinator in coordinators:
+            coordinator.async_update_listeners = self._timed(  # type: ignore[method-assign]
+                coordinator.async_update_listeners
+            )
+
+    def _timed(self, update_listeners: Callable[[], None]) -> Callable[[], None]:
+        @callback
+        def timed() -> None:
+            started = time.thread_time()
+            try:
+                update_listeners()
+            finally:
+                self.spent += time.thread_time() - started
+
+        return timed
+
+    def take(self) -> float:
+        """Seconds spent since the last call."""
+        spent, self.spent = self.spent, 0.0
+        return spent
+
+
+@contextlib.contextmanager
+def loop_gc() -> Iterator[list[float]]:
+    """CPU seconds of each garbage collection the loop thread runs meanwhile.
+
+    Python's cyclic collector runs on whichever thread crosses its allocation threshold, and
+    a collection walks every young object of the process, whoever made it.
+    """
+    pauses: list[float] = []
+    loop_thread = threading.get_ident()
+    started = 0.0
+
+    def timed(phase: str, _info: dict[str, int]) -> None:
+        nonlocal started
+        if threading.get_ident() != loop_thread:
+            return
+        if phase == "start":
+            started = time.thread_time()
+        else:
+            pauses.append(time.thread_time() - started)
+
+    gc.callbacks.append(timed)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(timed)
+
+
+@contextlib.contextmanager
+def loop_slices() -> Iterator[list[float]]:
+    """Time every asyncio callback on this thread (each uninterrupted run of the loop).
+
+    Patches ``asyncio.events.Handle._run`` (task steps, timers and I/O callbacks all run
+    through it) for the duration; yields the list the CPU seconds of each run go to.
+    """
+    slices: list[float] = []
+    original = asyncio.events.Handle._run
+
+    def timed_run(handle: asyncio.events.Handle) -> None:
+        started = time.thread_time()
+        original(handle)
+        slices.append(time.thread_time() - started)
+
+    asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
+    try:
+        yield slices
+    finally:
+        asyncio.events.Handle._run = original  # type: ignore[method-assign]
 
 
 async def _poll_all(
@@ -156,6 +253,7 @@ async def _poll_all(
     coordinators: list[RotemFarmCoordinator],
     *,
     together: bool = True,
+    clock: ListenerClock | None = None,
 ) -> CycleCost:
     """Refresh every farm once; return the CPU seconds spent on and off the loop thread.
 
@@ -176,9 +274,50 @@ async def _poll_all(
     await hass.async_block_till_done()
     loop = time.thread_time() - loop_before
     other = time.process_time() - process_before - loop
-    # Wait so the next cycle sees (at least) one new simulated poll interval.
+    listeners = clock.take() if clock is not None else 0.0
+    await _next_interval(started)
+    return CycleCost(loop=loop, other=max(0.0, other), listeners=listeners)
+
+
+async def _next_interval(started: float) -> None:
+    """Wait so the next cycle sees (at least) one new simulated poll interval."""
     await asyncio.sleep(max(0.0, CYCLE_SECONDS - (time.monotonic() - started)))
-    return CycleCost(loop=loop, other=max(0.0, other))
+
+
+async def _fetch_all(hass: HomeAssistant, coordinators: list[RotemFarmCoordinator]) -> float:
+    """Loop CPU of every farm's site request alone, together, as a poll makes them."""
+    started = time.monotonic()
+    loop_before = time.thread_time()
+    await asyncio.gather(*(coordinator.client.get_site() for coordinator in coordinators))
+    await hass.async_block_till_done()
+    loop = time.thread_time() - loop_before
+    await _next_interval(started)
+    return loop
+
+
+def _tell_unchanged(coordinators: list[RotemFarmCoordinator]) -> float:
+    """Loop CPU of telling every farm's entities about a poll that changed nothing.
+
+    The coordinators' listeners run again on the data they already showed: this is what
+    finding the changed entities costs, without any state write.
+    """
+    loop_before = time.thread_time()
+    for coordinator in coordinators:
+        coordinator.async_update_listeners()
+    return time.thread_time() - loop_before
+
+
+async def _poll_each(hass: HomeAssistant, coordinators: list[RotemFarmCoordinator]) -> list[float]:
+    """Loop CPU of each farm's poll on its own (as its own timer would start it)."""
+    started = time.monotonic()
+    costs: list[float] = []
+    for coordinator in coordinators:
+        loop_before = time.thread_time()
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        costs.append(time.thread_time() - loop_before)
+    await _next_interval(started)
+    return costs
 
 
 async def run(farms: int) -> None:
@@ -251,10 +390,102 @@ async def run(farms: int) -> None:
                 sum(stat.size_diff for stat in growth) / 1024 / MEMORY_POLLS,
                 "KiB",
             )
+            (await _measure_breakdown(hass, coordinators)).print(label, farms)
             for entry in hass.config_entries.async_entries(DOMAIN):
                 await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()
             await hass.async_stop(force=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """Where a poll cycle's loop time goes, from cycles of their own (see the docstring)."""
+
+    listened: list[CycleCost]
+    writes: float
+    unchanged: list[float]
+    fetches: list[float]
+    slices: list[float]
+    gc_pauses: list[float]
+    sliced: list[CycleCost]
+    alone: list[float]
+
+    def print(self, label: str, farms: int) -> None:
+        """One figure per line."""
+        loop = statistics.median(cost.loop for cost in self.listened)
+        listeners = statistics.median(cost.listeners for cost in self.listened)
+        checks = statistics.median(self.unchanged)
+        fetch = statistics.median(self.fetches)
+        figure(f"loop_cpu_breakdown_cycle_median_{label}", 1000 * loop, "ms")
+        figure(f"loop_cpu_http_exchanges_only_median_{label}", 1000 * fetch, "ms")
+        figure(f"loop_cpu_listeners_median_{label}", 1000 * listeners, "ms")
+        figure(f"loop_cpu_change_checks_nothing_changed_{label}", 1000 * checks, "ms")
+        figure(f"loop_cpu_rest_median_{label}", 1000 * (loop - listeners - fetch), "ms")
+        figure(f"state_writes_per_poll_cycle_{label}", self.writes, "states")
+        if self.writes:
+            per_write = (listeners - checks) / self.writes
+            figure(f"loop_cpu_per_state_write_{label}", 1e6 * per_write, "us")
+        cycles = len(self.sliced)
+        figure(f"loop_slice_longest_{label}", 1000 * max(self.slices), "ms")
+        figure(
+            f"loop_slices_over_10ms_per_cycle_{label}",
+            sum(run > SLICE_REPORTED for run in self.slices) / cycles,
+            "slices",
+        )
+        figure(
+            f"loop_cpu_garbage_collection_per_cycle_{label}",
+            1000 * sum(self.gc_pauses) / cycles,
+            "ms",
+        )
+        figure(
+            f"loop_garbage_collection_pause_longest_{label}",
+            1000 * max(self.gc_pauses, default=0.0),
+            "ms",
+        )
+        figure(
+            f"loop_cpu_per_poll_cycle_with_timed_slices_median_{label}",
+            1000 * statistics.median(cost.loop for cost in self.sliced),
+            "ms",
+        )
+        figure(
+            f"loop_cpu_per_farm_poll_alone_median_{label}",
+            1000 * statistics.median(self.alone),
+            "ms",
+        )
+        figure(f"loop_cpu_per_farm_poll_alone_max_{label}", 1000 * max(self.alone), "ms")
+        figure(f"loop_cpu_per_farm_share_of_cycle_{label}", 1000 * loop / farms, "ms")
+
+
+async def _measure_breakdown(
+    hass: HomeAssistant, coordinators: list[RotemFarmCoordinator]
+) -> Breakdown:
+    """Measure each part on cycles of its own, so one instrument does not slow another."""
+    writes = 0
+
+    @callback
+    def count_write(_event: Event[EventStateChangedData]) -> None:
+        nonlocal writes
+        writes += 1
+
+    clock = ListenerClock(coordinators)
+    stop_counting = hass.bus.async_listen(EVENT_STATE_CHANGED, count_write)
+    listened = [await _poll_all(hass, coordinators, clock=clock) for _ in range(BREAKDOWN_POLLS)]
+    stop_counting()
+    unchanged = [_tell_unchanged(coordinators) for _ in range(BREAKDOWN_POLLS)]
+    fetches = [await _fetch_all(hass, coordinators) for _ in range(BREAKDOWN_POLLS)]
+    with loop_slices() as slices, loop_gc() as gc_pauses:
+        sliced = [await _poll_all(hass, coordinators) for _ in range(BREAKDOWN_POLLS)]
+    alone = [cost for _ in range(BREAKDOWN_POLLS) for cost in await _poll_each(hass, coordinators)]
+    return Breakdown(
+        listened=listened,
+        writes=writes / BREAKDOWN_POLLS,
+        unchanged=unchanged,
+        fetches=fetches,
+        slices=slices,
+        gc_pauses=gc_pauses,
+        sliced=sliced,
+        alone=alone,
+    )
 
 
 async def main() -> None:
