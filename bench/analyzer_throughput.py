@@ -11,11 +11,13 @@ Printed, one figure per line (`name: value unit`):
   read_window         reading the 14-day window of every house (once, at start-up)
   startup             the first tick: discovery, window read, fit of every farm, first scoring
   refit               a tick with the hourly refit of every farm (from the kept window) and scoring
-  tick                an incremental tick 5 minutes later (new points only), publishing included
+  tick                incremental ticks 5 minutes apart (new points only), publishing included:
+                      the median of --ticks ticks, wall clock and CPU time of the analyzer process
+                      (the machine is shared: CPU time is the steadier figure), and min .. max
   points_per_second   window points divided by the refit time
   peak_rss            peak resident memory of the analyzer process (the loader runs apart)
 
-Usage: `.venv/bin/python bench/analyzer_throughput.py [--farms 50 --houses 8 --days 30]`.
+Usage: `.venv/bin/python bench/analyzer_throughput.py [--farms 50 --houses 8 --days 30 --ticks 5]`.
 Targets: refit < 2 min on 2 cores, tick < 5 s, peak memory < 1 GiB.
 """
 
@@ -25,6 +27,7 @@ import argparse
 import asyncio
 import multiprocessing
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -191,26 +194,54 @@ class TimedReader:
 
 
 class TimedAnalyzer:
-    """The detectors' FarmAnalyzer, with the time spent inside fit/update added up."""
+    """The detectors' FarmAnalyzer, with the time spent inside fit/update added up (wall clock
+    and CPU time of the worker thread that runs them)."""
 
     spent = 0.0
+    spent_cpu = 0.0
 
     def __init__(self, analyzer: Any) -> None:
         self._analyzer = analyzer
 
+    @classmethod
+    def reset(cls) -> None:
+        cls.spent = cls.spent_cpu = 0.0
+
     def fit(self, history: Any) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         self._analyzer.fit(history)
         TimedAnalyzer.spent += time.perf_counter() - started
+        TimedAnalyzer.spent_cpu += time.thread_time() - cpu
 
     def update(self, history: Any) -> Any:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         results = self._analyzer.update(history)
         TimedAnalyzer.spent += time.perf_counter() - started
+        TimedAnalyzer.spent_cpu += time.thread_time() - cpu
         return results
 
 
-async def measure(server: InfluxServer, farms: int, houses: int) -> None:
+class TickTimes:
+    """Wall clock and CPU time of one tick, and of the detectors within it."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = self.detector = self.detector_cpu = 0.0
+
+    async def run(self, service: AnalyzerService) -> Any:
+        TimedAnalyzer.reset()
+        started, cpu = time.perf_counter(), time.process_time()
+        result = await service.tick()
+        self.wall = time.perf_counter() - started
+        self.cpu = time.process_time() - cpu
+        self.detector, self.detector_cpu = TimedAnalyzer.spent, TimedAnalyzer.spent_cpu
+        return result
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} s ({min(values):.2f} .. {max(values):.2f})"
+
+
+async def measure(server: InfluxServer, farms: int, houses: int, ticks: int) -> None:
     """Run the analyzer against the loaded server and print the figures."""
     config = AnalyzerConfig(
         influxdb=InfluxV1Config(host=server.host, port=server.port, database=DATABASE)
@@ -224,8 +255,8 @@ async def measure(server: InfluxServer, farms: int, houses: int) -> None:
     async with aiohttp.ClientSession() as session:
         influx = InfluxV1Reader(session, config.influxdb)
         reader = TimedReader(influx)
-        # Start 10 minutes before the data ends; the later ticks follow 5 minutes apart.
-        clock = Clock(END - timedelta(minutes=10) + timedelta(seconds=15))
+        # Start so that the refit tick and every measured tick (5 minutes apart) get new points.
+        clock = Clock(END - timedelta(minutes=5 * (ticks + 1)) + timedelta(seconds=15))
         service = AnalyzerService(
             config, ha, reader, analyzer_factory, history_factory, clock=clock
         )
@@ -239,18 +270,18 @@ async def measure(server: InfluxServer, farms: int, houses: int) -> None:
         for state in service.farms.values():
             state.fitted_at -= timedelta(minutes=config.refit_minutes)
         clock.now += timedelta(minutes=5)
-        TimedAnalyzer.spent = 0.0
-        started = time.perf_counter()
-        refit_tick = await service.tick()
-        refit_seconds = time.perf_counter() - started
-        refit_detector_seconds = TimedAnalyzer.spent
+        refit = TickTimes()
+        refit_tick = await refit.run(service)
 
-        clock.now += timedelta(minutes=5)
-        TimedAnalyzer.spent = 0.0
-        started = time.perf_counter()
-        second = await service.tick()
-        tick_seconds = time.perf_counter() - started
-        tick_detector_seconds = TimedAnalyzer.spent
+        measured: list[TickTimes] = []
+        tick_results = []
+        reads: list[float] = []
+        for _ in range(ticks):
+            clock.now += timedelta(minutes=5)
+            measured.append(TickTimes())
+            done = len(reader.reads)
+            tick_results.append(await measured[-1].run(service))
+            reads.append(sum(seconds for seconds, _ in reader.reads[done:]))
         tick_points = reader.reads[-1][1]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"houses: {first.houses} houses")
@@ -259,20 +290,27 @@ async def measure(server: InfluxServer, farms: int, houses: int) -> None:
     print(f"read_window_rate: {window_points / read_seconds:.0f} points/s")
     print(f"startup_queries: {queries} queries")
     print(f"startup: {startup_seconds:.1f} s")
-    print(f"refit: {refit_seconds:.1f} s")
-    print(f"refit_detector: {refit_detector_seconds:.1f} s")
-    print(f"refit_service: {refit_seconds - refit_detector_seconds:.1f} s")
+    print(f"refit: {refit.wall:.1f} s")
+    print(f"refit_cpu: {refit.cpu:.1f} s")
+    print(f"refit_detector: {refit.detector:.1f} s")
+    print(f"refit_detector_cpu: {refit.detector_cpu:.1f} s")
+    print(f"refit_service: {refit.wall - refit.detector:.1f} s")
     print(f"refit_fitted_farms: {refit_tick.fitted_farms} farms")
-    print(f"tick: {tick_seconds:.2f} s")
-    print(f"tick_detector: {tick_detector_seconds:.2f} s")
-    print(f"tick_service: {tick_seconds - tick_detector_seconds:.2f} s")
+    print(f"ticks_measured: {ticks} ticks")
+    print(f"tick: {_spread([t.wall for t in measured])}")
+    print(f"tick_cpu: {_spread([t.cpu for t in measured])}")
+    print(f"tick_detector: {_spread([t.detector for t in measured])}")
+    print(f"tick_detector_cpu: {_spread([t.detector_cpu for t in measured])}")
+    print(f"tick_service: {_spread([t.wall - t.detector for t in measured])}")
+    print(f"tick_read: {_spread(reads)}")
     print(f"tick_new_points: {tick_points} points")
-    print(f"tick_scored_houses: {second.scored_houses} houses")
-    print(f"points_per_second: {window_points / refit_seconds:.0f} points/s")
+    print(f"tick_scored_houses: {tick_results[-1].scored_houses} houses")
+    print(f"points_per_second: {window_points / refit.wall:.0f} points/s")
     print(f"peak_rss: {peak:.0f} MiB")
     print(f"reports_sent: {ha.reported} reports")
-    if not (first.ok and refit_tick.ok and second.ok):
-        raise SystemExit(f"a tick failed: {first.errors} {refit_tick.errors} {second.errors}")
+    failed = [t.errors for t in (first, refit_tick, *tick_results) if not t.ok]
+    if failed:
+        raise SystemExit(f"a tick failed: {failed}")
 
 
 def main() -> None:
@@ -281,6 +319,7 @@ def main() -> None:
     parser.add_argument("--farms", type=int, default=50)
     parser.add_argument("--houses", type=int, default=8)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--ticks", type=int, default=5, help="incremental ticks to measure")
     args = parser.parse_args()
     with running_influxdb() as server:
         started = time.perf_counter()
@@ -295,7 +334,7 @@ def main() -> None:
         print(f"grid_points: {total} points")
         print(f"load: {elapsed:.1f} s")
         print(f"load_rate: {total / elapsed:.0f} points/s")
-        asyncio.run(measure(server, args.farms, args.houses))
+        asyncio.run(measure(server, args.farms, args.houses, args.ticks))
 
 
 if __name__ == "__main__":

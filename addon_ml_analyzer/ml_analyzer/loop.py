@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from ml_analyzer.config import AnalyzerConfig
@@ -37,7 +36,13 @@ from ml_analyzer.ha import (
     HomeAssistantConnectionError,
 )
 from ml_analyzer.publisher import InvalidResultError, Publisher, build_report
-from ml_analyzer.readers import EntityRef, Reader, SourceQueryError, SourceUnavailableError
+from ml_analyzer.readers import (
+    EntityRef,
+    Points,
+    Reader,
+    SourceQueryError,
+    SourceUnavailableError,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -136,10 +141,6 @@ class TickResult:
     scored_houses: int = 0
     published: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-Points = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
-"""One entity's points: epoch nanoseconds (sorted, unique) and values."""
 
 
 def as_points(series: pd.Series) -> Points:
@@ -267,19 +268,27 @@ class AnalyzerService:
 
     async def _read(
         self, entities: Sequence[EntityRef], start: datetime, end: datetime, result: TickResult
-    ) -> dict[str, pd.Series] | None:
-        """Points of the entities, or None when the source failed (the outage is recorded)."""
+    ) -> dict[str, Points] | None:
+        """Points of the entities, or None when the source failed (the outage is recorded).
+
+        A reader's `read_points` is preferred to `read` (Reader): no pandas series per entity.
+        """
         if not entities:
             return {}
+        read_points = getattr(self._reader, "read_points", None)
         try:
-            series = await self._reader.read(entities, start, end)
+            if read_points is not None:
+                points: dict[str, Points] = await read_points(entities, start, end)
+            else:
+                series = await self._reader.read(entities, start, end)
+                points = {entity_id: as_points(found) for entity_id, found in series.items()}
         except SOURCE_ERRORS as err:
             self.source_outage.failed(err)
             result.ok = False
             result.errors.append(str(err))
             return None
         self.source_outage.recovered()
-        return series
+        return points
 
     def _history(
         self,
@@ -321,10 +330,10 @@ class AnalyzerService:
             if entity.entity_id not in self.windowed
         ]
         if missing:
-            series = await self._read(missing, start, max(due.values()), result)
-            if series is None:
+            read = await self._read(missing, start, max(due.values()), result)
+            if read is None:
                 return False
-            self._remember({e: as_points(s) for e, s in series.items()}, start)
+            self._remember(read, start)
             self.windowed.update(entity.entity_id for entity in missing)
         for farm_id, fit_end in due.items():
             history = self._history(farms[farm_id], self.window, start, fit_end)
@@ -403,10 +412,9 @@ class AnalyzerService:
             for house in farms[farm_id]
             for entity in house.signals.values()
         ]
-        series = await self._read(entities, start, end, result)
-        if series is None:
+        points = await self._read(entities, start, end, result)
+        if points is None:
             return None
-        points = {entity_id: as_points(values) for entity_id, values in series.items()}
         self._remember(points, end - self._window)
         reports: dict[str, dict[str, Any]] = {}
         for farm_id in fitted:

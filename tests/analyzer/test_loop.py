@@ -15,7 +15,7 @@ import pytest
 from ml_analyzer.config import AnalyzerConfig
 from ml_analyzer.ha import HomeAssistantConnectionError
 from ml_analyzer.loop import AnalyzerService, Backoff, as_points, house_frame, merge_points
-from ml_analyzer.readers import EntityRef, SourceUnavailableError
+from ml_analyzer.readers import EntityRef, Points, SourceUnavailableError
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STEP = timedelta(minutes=5)
@@ -161,6 +161,40 @@ def _scored_times(analyzer: FakeAnalyzer, key: str) -> list[pd.Timestamp]:
         if key in houses:
             times.extend(houses[key].index)
     return times
+
+
+class PointsReader(FakeReader):
+    """A reader that offers plain arrays (`read_points`), as the InfluxDB 1.x reader does."""
+
+    async def read(
+        self, entities: Sequence[EntityRef], start: datetime, end: datetime
+    ) -> dict[str, pd.Series]:
+        raise AssertionError("the loop should read points, not series")
+
+    async def read_points(
+        self, entities: Sequence[EntityRef], start: datetime, end: datetime
+    ) -> dict[str, Points]:
+        series = await FakeReader.read(self, entities, start, end)
+        return {entity_id: as_points(values) for entity_id, values in series.items()}
+
+
+async def test_a_reader_with_read_points_gives_the_same_points_as_read() -> None:
+    with_series, _, _, clock, by_series = _service()
+    with_points, _, _, clock_points, by_points = _service()
+    with_points._reader = PointsReader()
+    for _ in range(3):
+        assert (await with_series.tick()).ok
+        assert (await with_points.tick()).ok
+        clock.now += STEP
+        clock_points.now += STEP
+    for fitted, expected in zip(by_points[0].fits, by_series[0].fits, strict=True):
+        assert fitted.keys() == expected.keys()
+        for key, frame in fitted.items():
+            pd.testing.assert_frame_equal(frame, expected[key])
+    assert len(by_points[0].updates) == len(by_series[0].updates) == 3
+    for updated, expected in zip(by_points[0].updates, by_series[0].updates, strict=True):
+        for key, frame in updated.items():
+            pd.testing.assert_frame_equal(frame, expected[key])
 
 
 async def test_first_tick_fits_and_publishes() -> None:

@@ -48,8 +48,17 @@ class EntityRef:
         return self.entity_id.partition(".")[2]
 
 
+Points = tuple[npt.NDArray[np.int64], FloatArray]
+"""One entity's points as plain arrays: epoch nanoseconds (sorted, unique) and values."""
+
+
 class Reader(Protocol):
-    """What every data source offers the loop."""
+    """What every data source offers the loop.
+
+    A reader may also offer `read_points(entities, start, end) -> dict[str, Points]`, the same
+    points as arrays: the loop prefers it, because a tick reads thousands of entities with a
+    point or two each, and building a pandas series per entity costs more than the data.
+    """
 
     name: str
 
@@ -62,12 +71,9 @@ class Reader(Protocol):
         """Release connections owned by the reader."""
 
 
-def to_series(
-    entity_id: str, times: Sequence[float] | FloatArray, values: Sequence[float] | FloatArray
-) -> pd.Series:
-    """A float series on a UTC nanosecond index from epoch milliseconds, sorted, duplicates
-    dropped (the last wins). Built from numpy directly: a tick converts thousands of tiny
-    series, and pandas' generic converters cost more than the data."""
+def to_points(times: Sequence[float] | FloatArray, values: Sequence[float] | FloatArray) -> Points:
+    """Points from epoch milliseconds and values: nanoseconds, sorted, duplicates dropped (the
+    last wins)."""
     stamps = np.round(np.asarray(times, dtype=np.float64) * 1e6).astype(np.int64)
     numbers = np.asarray(values, dtype=np.float64)
     if stamps.size > 1 and bool(np.any(stamps[1:] <= stamps[:-1])):
@@ -75,6 +81,19 @@ def to_series(
         stamps, numbers = stamps[order], numbers[order]
         last = np.append(stamps[1:] != stamps[:-1], True)
         stamps, numbers = stamps[last], numbers[last]
+    return stamps, numbers
+
+
+def to_series(
+    entity_id: str, times: Sequence[float] | FloatArray, values: Sequence[float] | FloatArray
+) -> pd.Series:
+    """A float series on a UTC nanosecond index from epoch milliseconds (see to_points)."""
+    return points_series(entity_id, to_points(times, values))
+
+
+def points_series(entity_id: str, points: Points) -> pd.Series:
+    """Points as a float series on a UTC nanosecond index (what `Reader.read` returns)."""
+    stamps, numbers = points
     index = pd.DatetimeIndex(stamps.view("M8[ns]"), name="timestamp").tz_localize("UTC")
     return pd.Series(numbers, index=index, name=entity_id)
 

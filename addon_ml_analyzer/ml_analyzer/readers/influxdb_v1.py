@@ -25,11 +25,13 @@ import pandas as pd
 from ml_analyzer.config import InfluxV1Config
 from ml_analyzer.readers import (
     EntityRef,
+    Points,
     SourceQueryError,
     SourceUnavailableError,
     anchored_regex,
     influx_measurement,
-    to_series,
+    points_series,
+    to_points,
 )
 
 CHUNK_POINTS = 10_000
@@ -97,6 +99,13 @@ class InfluxV1Reader:
         self, entities: Sequence[EntityRef], start: datetime, end: datetime
     ) -> dict[str, pd.Series]:
         """Points with start <= time < end, one query per measurement."""
+        points = await self.read_points(entities, start, end)
+        return {entity_id: points_series(entity_id, found) for entity_id, found in points.items()}
+
+    async def read_points(
+        self, entities: Sequence[EntityRef], start: datetime, end: datetime
+    ) -> dict[str, Points]:
+        """`read` as plain arrays (readers.Points): what the loop uses every tick."""
         by_measurement: dict[str, list[EntityRef]] = defaultdict(list)
         own_measurement: list[EntityRef] = []
         for entity in entities:
@@ -113,11 +122,11 @@ class InfluxV1Reader:
         # influxd encodes raw points on one core per query: two at a time keep it busy.
         limit = asyncio.Semaphore(PARALLEL_QUERIES)
 
-        async def run(measurement: str | list[str], group: list[EntityRef]) -> dict[str, pd.Series]:
+        async def run(measurement: str | list[str], group: list[EntityRef]) -> dict[str, Points]:
             async with limit:
                 return await self._read_measurement(measurement, group, start, end)
 
-        result: dict[str, pd.Series] = {}
+        result: dict[str, Points] = {}
         for part in await asyncio.gather(*(run(*job) for job in jobs)):
             result.update(part)
         return result
@@ -128,7 +137,7 @@ class InfluxV1Reader:
         entities: Sequence[EntityRef],
         start: datetime,
         end: datetime,
-    ) -> dict[str, pd.Series]:
+    ) -> dict[str, Points]:
         by_tags = {(entity.object_id, entity.domain): entity.entity_id for entity in entities}
         by_object_id: dict[str, list[str]] = defaultdict(list)
         for entity in entities:
@@ -145,12 +154,12 @@ class InfluxV1Reader:
             if entity_id is None or not values:
                 continue
             chunks[entity_id].append(np.asarray(values, dtype=np.float64).reshape(-1, 2))
-        result: dict[str, pd.Series] = {}
+        result: dict[str, Points] = {}
         for entity_id, parts in chunks.items():
             points = np.concatenate(parts) if len(parts) > 1 else parts[0]
             points = points[np.isfinite(points[:, 1])]
             if len(points):
-                result[entity_id] = to_series(entity_id, points[:, 0], points[:, 1])
+                result[entity_id] = to_points(points[:, 0], points[:, 1])
         return result
 
     async def _query(self, query: str) -> AsyncIterator[dict[str, Any]]:
