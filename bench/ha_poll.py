@@ -227,19 +227,21 @@ def loop_gc() -> Iterator[list[float]]:
 
 
 @contextlib.contextmanager
-def loop_slices() -> Iterator[list[float]]:
+def loop_slices(gc_pauses: list[float]) -> Iterator[list[tuple[float, float]]]:
     """Time every asyncio callback on this thread (each uninterrupted run of the loop).
 
     Patches ``asyncio.events.Handle._run`` (task steps, timers and I/O callbacks all run
-    through it) for the duration; yields the list the CPU seconds of each run go to.
+    through it) for the duration; yields the list each run's CPU seconds go to, with the part
+    of it the garbage collections of ``gc_pauses`` (see :func:`loop_gc`) took.
     """
-    slices: list[float] = []
+    slices: list[tuple[float, float]] = []
     original = asyncio.events.Handle._run
 
     def timed_run(handle: asyncio.events.Handle) -> None:
+        collections = len(gc_pauses)
         started = time.thread_time()
         original(handle)
-        slices.append(time.thread_time() - started)
+        slices.append((time.thread_time() - started, sum(gc_pauses[collections:])))
 
     asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
     try:
@@ -405,7 +407,7 @@ class Breakdown:
     writes: float
     unchanged: list[float]
     fetches: list[float]
-    slices: list[float]
+    slices: list[tuple[float, float]]
     gc_pauses: list[float]
     sliced: list[CycleCost]
     alone: list[float]
@@ -426,10 +428,15 @@ class Breakdown:
             per_write = (listeners - checks) / self.writes
             figure(f"loop_cpu_per_state_write_{label}", 1e6 * per_write, "us")
         cycles = len(self.sliced)
-        figure(f"loop_slice_longest_{label}", 1000 * max(self.slices), "ms")
+        figure(f"loop_slice_longest_{label}", 1000 * max(run for run, _ in self.slices), "ms")
+        figure(
+            f"loop_slice_longest_without_garbage_collection_{label}",
+            1000 * max(run - collecting for run, collecting in self.slices),
+            "ms",
+        )
         figure(
             f"loop_slices_over_10ms_per_cycle_{label}",
-            sum(run > SLICE_REPORTED for run in self.slices) / cycles,
+            sum(run > SLICE_REPORTED for run, _ in self.slices) / cycles,
             "slices",
         )
         figure(
@@ -473,7 +480,7 @@ async def _measure_breakdown(
     stop_counting()
     unchanged = [_tell_unchanged(coordinators) for _ in range(BREAKDOWN_POLLS)]
     fetches = [await _fetch_all(hass, coordinators) for _ in range(BREAKDOWN_POLLS)]
-    with loop_slices() as slices, loop_gc() as gc_pauses:
+    with loop_gc() as gc_pauses, loop_slices(gc_pauses) as slices:
         sliced = [await _poll_all(hass, coordinators) for _ in range(BREAKDOWN_POLLS)]
     alone = [cost for _ in range(BREAKDOWN_POLLS) for cost in await _poll_each(hass, coordinators)]
     return Breakdown(
