@@ -46,7 +46,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "addon_ml_analyzer")]
 from ml_analyzer.cli import _detector_factories  # noqa: E402
 from ml_analyzer.config import AnalyzerConfig, InfluxV1Config  # noqa: E402
 from ml_analyzer.loop import AnalyzerService  # noqa: E402
-from ml_analyzer.readers import EntityRef  # noqa: E402
+from ml_analyzer.readers import EntityRef, Points  # noqa: E402
 from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader  # noqa: E402
 
 from simulator.scenario import Scenario  # noqa: E402
@@ -188,6 +188,15 @@ class TimedReader:
         points = sum(len(values) for values in series.values())
         self.reads.append((time.perf_counter() - started, points))
         return series
+
+    async def read_points(
+        self, entities: Sequence[EntityRef], start: datetime, end: datetime
+    ) -> dict[str, Points]:
+        started = time.perf_counter()
+        found = await self._reader.read_points(entities, start, end)
+        points = sum(len(times) for times, _ in found.values())
+        self.reads.append((time.perf_counter() - started, points))
+        return found
 
     async def close(self) -> None:
         await self._reader.close()
