@@ -169,6 +169,9 @@ def test_heat_load_is_unknown_without_a_learnt_line_or_its_roles() -> None:
     load = heat_load(tables)
     assert load["heat_load"].iloc[: 2 * ROWS_PER_DAY].isna().all().all()
     assert load["heat_load"].iloc[-1].notna().all()
+    short = heat_load({role: table.iloc[:100] for role, table in tables.items()})
+    assert short["heat_load_daily"].shape == (100, 2)
+    assert short["heat_load_daily"].isna().all().all()
     assert heat_load({k: v for k, v in tables.items() if k != "outside_temperature"}) == {}
     only_a = dict(tables, set_temperature=tables["set_temperature"][["a"]])
     assert list(heat_load(only_a)["heat_load"].columns) == ["a"]

@@ -36,6 +36,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ml_analyzer.detectors.arrays import (
+    FloatArray,
+    rolling_max,
+    rolling_mean,
+    rolling_sum,
+    shifted,
+)
+
 ROWS_PER_HOUR = 12
 ROWS_PER_DAY = 24 * ROWS_PER_HOUR
 FIT_ROWS = 3 * ROWS_PER_DAY
@@ -65,7 +73,8 @@ def heat_load(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """`heat_load` and `heat_load_daily`: 100 x ln(heaters run / heaters the demand line expects).
 
     Tables are rows of the 5-minute grid x houses per role. Houses that do not report all three
-    roles are left out; rows without a line (the first days, no heating season) are NaN.
+    roles are left out; rows without a line (the first days, no heating season) are NaN. Plain
+    arrays inside (detectors/arrays.py): this runs on every tick of every farm.
     """
     names = ("heaters_running", "set_temperature", "outside_temperature")
     if any(name not in tables for name in names):
@@ -75,52 +84,62 @@ def heat_load(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         houses = houses.intersection(tables[name].columns, sort=False)
     if houses.empty:
         return {}
-    running = tables["heaters_running"][houses].astype(float)
-    demand = (tables["set_temperature"][houses] - tables["outside_temperature"][houses]).astype(
-        float
-    )
+    index = tables[names[0]].index
+    running = tables["heaters_running"][houses].to_numpy(dtype=float)
+    demand = tables["set_temperature"][houses].to_numpy(dtype=float) - tables[
+        "outside_temperature"
+    ][houses].to_numpy(dtype=float)
     expected = _expected_running(running, demand)
-    counted = expected.notna() & running.notna()
-    heaters = running.where(counted, 0.0)
-    predicted = expected.where(counted, 0.0)
-    prior = counted.astype(float) * PRIOR_HEATERS
+    counted = ~np.isnan(expected) & ~np.isnan(running)
+    prior = np.where(counted, PRIOR_HEATERS, 0.0)
+    heaters = np.where(counted, running, 0.0) + prior
+    predicted = np.where(counted, expected, 0.0) + prior
     result: dict[str, pd.DataFrame] = {}
     for name, rows in (("heat_load", SHORT_ROWS), ("heat_load_daily", LONG_ROWS)):
-        ran = (heaters + prior).rolling(rows, min_periods=1).sum()
-        due = (predicted + prior).rolling(rows, min_periods=1).sum()
-        seen = counted.astype(float).rolling(rows, min_periods=1).sum()
-        ratio = 100.0 * (np.log(ran.where(ran > 0.0)) - np.log(due.where(due > 0.0)))
-        result[name] = ratio.where(seen >= rows // 2)
+        ran = rolling_sum(heaters, rows)
+        due = rolling_sum(predicted, rows)
+        seen = rolling_sum(counted.astype(float), rows)
+        valid = (seen >= rows // 2) & (ran > 0.0) & (due > 0.0)
+        ratio = np.full(ran.shape, np.nan)
+        ratio[valid] = 100.0 * (np.log(ran[valid]) - np.log(due[valid]))
+        result[name] = pd.DataFrame(ratio, index=index, columns=houses)
     return result
 
 
-def _expected_running(running: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+def _expected_running(running: FloatArray, demand: FloatArray) -> FloatArray:
     """Heaters each house's demand line (fitted a day earlier) expects at each row.
 
     Rolling sums give every row's least-squares line over the window at once; the line is
     clipped to the heaters' range (none .. the most seen running).
     """
-    most = running.rolling(MOST_ROWS, min_periods=1).max().clip(lower=1.0)
-    before = running.shift(1).rolling(ROWS_PER_HOUR, min_periods=ROWS_PER_HOUR // 2).mean()
-    working = (
-        (before >= WORKING_MARGIN)
-        & (before <= most - WORKING_MARGIN)
-        & running.notna()
-        & demand.notna()
-    )
+    most = np.maximum(rolling_max(running, MOST_ROWS), 1.0)
+    before = rolling_mean(shifted(running), ROWS_PER_HOUR, ROWS_PER_HOUR // 2)
+    with np.errstate(invalid="ignore"):
+        working = (
+            (before >= WORKING_MARGIN)
+            & (before <= most - WORKING_MARGIN)
+            & ~np.isnan(running)
+            & ~np.isnan(demand)
+        )
 
-    def window_sum(values: pd.DataFrame) -> pd.DataFrame:
-        summed = values.where(working, 0.0).rolling(FIT_ROWS, min_periods=FIT_MIN_ROWS).sum()
-        return summed.shift(FIT_LAG_ROWS)
+    def window_sum(values: FloatArray) -> FloatArray:
+        summed = rolling_sum(np.where(working, values, 0.0), FIT_ROWS, FIT_MIN_ROWS)
+        lagged = np.full(summed.shape, np.nan)
+        if len(summed) > FIT_LAG_ROWS:
+            lagged[FIT_LAG_ROWS:] = summed[: len(summed) - FIT_LAG_ROWS]
+        return lagged
 
-    count = window_sum(working.astype(float))
+    count = window_sum(np.ones_like(running))
     sum_x = window_sum(demand)
     sum_y = window_sum(running)
     sum_xx = window_sum(demand * demand)
     sum_xy = window_sum(demand * running)
     variance = count * sum_xx - sum_x * sum_x
-    usable = (count >= FIT_MIN_POINTS) & (variance >= (FIT_MIN_SPREAD * count) ** 2)
-    slope = ((count * sum_xy - sum_x * sum_y) / variance.where(usable)).where(usable)
-    intercept = (sum_y - slope * sum_x) / count
-    expected: pd.DataFrame = (intercept + slope * demand).clip(lower=0.0).clip(upper=most)
+    with np.errstate(invalid="ignore"):
+        usable = (count >= FIT_MIN_POINTS) & (variance >= (FIT_MIN_SPREAD * count) ** 2)
+    expected = np.full(running.shape, np.nan)
+    slope = (count[usable] * sum_xy[usable] - sum_x[usable] * sum_y[usable]) / variance[usable]
+    intercept = (sum_y[usable] - slope * sum_x[usable]) / count[usable]
+    line = intercept + slope * demand[usable]
+    expected[usable] = np.minimum(np.maximum(line, 0.0), most[usable])
     return expected
