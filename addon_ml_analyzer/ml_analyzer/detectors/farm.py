@@ -11,7 +11,8 @@ house, the signal's own past is the reference.
 
 Evidence streams (each with the subsystem it points at):
   climate      inside temperature minus set point        heating / ventilation
-  heat_effort  heaters running (share of the house's max) heating (wear: more effort, same result)
+  heat_effort  heaters running (share of the house's max) heating (all on, or none, vs the pack)
+  heat_load    heater run time vs the house's demand line heating (wear: more run per degree)
   pressure     static pressure minus target               ventilation (fan / belt wear)
   humidity     inside humidity                            ventilation / water
   water        water intake rate per bird                 water (leak: up, blockage: down)
