@@ -239,16 +239,20 @@ class Baselines:
     series: dict[str, tuple[pd.Timestamp, FloatArray, FloatArray]] = field(default_factory=dict)
     horizon: pd.Timestamp | None = None
     _positions: tuple[tuple[int, int, int, int], FloatArray] | None = None
+    rows: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def covers(self, stamp: pd.Timestamp) -> bool:
         """Whether the baselines reach the hour of `stamp`."""
         return self.horizon is not None and stamp.floor("h") <= self.horizon
 
     def positions(self, index: pd.DatetimeIndex, first: pd.Timestamp, hours: int) -> FloatArray:
-        """_hour_positions, kept for the last grid (every stream of an update shares it)."""
+        """_hour_positions, kept for the last grid (every stream of an update shares it);
+        `rows` then holds where they are defined."""
         key = (int(index.asi8[0]) if len(index) else 0, len(index), first.value, hours)
         if self._positions is None or self._positions[0] != key:
-            self._positions = (key, _hour_positions(index, first, hours))
+            position = _hour_positions(index, first, hours)
+            self._positions = (key, position)
+            self.rows = np.isfinite(position)
         return self._positions[1]
 
 
@@ -338,6 +342,35 @@ def _robust_z_values(
     return z, median
 
 
+def _baselines_of(
+    values: FloatArray, index: pd.DatetimeIndex, keys: list[str], baselines: Baselines | None
+) -> tuple[FloatArray, FloatArray]:
+    """_hourly_baseline of every column (median, MAD: rows x columns); column j under keys[j].
+
+    When replaying, the recorded baselines of a fit share their first hour and length, so the
+    row positions are found once for all columns; only the look-ups remain per column.
+    """
+    median = np.full(values.shape, np.nan)
+    mad = np.full(values.shape, np.nan)
+    if baselines is None or baselines.record:
+        for column, key in enumerate(keys):
+            median[:, column], mad[:, column] = _hourly_baseline(
+                values[:, column], index, key, baselines
+            )
+        return median, mad
+    for column, key in enumerate(keys):
+        stored = baselines.series.get(key)
+        if stored is None or not len(index):
+            continue
+        first, median_values, mad_values = stored
+        position = baselines.positions(index, first, len(median_values))
+        rows = baselines.rows
+        at = position[rows].astype(np.int64)
+        median[rows, column] = median_values[at]
+        mad[rows, column] = mad_values[at]
+    return median, mad
+
+
 def _pack_medians(values: FloatArray) -> FloatArray:
     """Per house (column), the median of the other houses at each row (NaN where none reports).
 
@@ -425,35 +458,38 @@ def _pack_streams(
     if spec.trend:
         trend = rolling_mean(residual, TREND_ROWS, TREND_ROWS // 3)
         variants.append((f"{name}_trend", trend, spec.trend_floor or floor / TREND_FLOOR_DIVISOR))
-    kept = index[len(index) - keep :]
+    start = len(index) - keep
+    kept = index[start:]
+    houses = list(table.columns)
+    scored = []
+    for stream, values, stream_floor in variants:
+        keys = [f"{house}/{stream}" for house in houses]
+        typical, mad = _baselines_of(values, index, keys, baselines)
+        z = (values - typical) / np.maximum(1.4826 * mad, stream_floor)
+        if spec.relative:
+            expected = (pack + spec.floor) * np.exp(typical) - spec.floor
+        else:
+            expected = pack + typical
+        expected[:, alone] = typical[:, alone]
+        scored.append((stream, z[start:], expected[start:]))
     streams: dict[str, list[Evidence]] = {}
-    for column, house in enumerate(table.columns):
-        actual = pd.Series(own[len(index) - keep :, column], index=kept)
-        found = streams.setdefault(house, [])
-        for stream, values, stream_floor in variants:
-            z, typical = _robust_z_values(
-                values[:, column], index, stream_floor, f"{house}/{stream}", baselines
+    for column, house in enumerate(houses):
+        actual = pd.Series(own[start:, column], index=kept)
+        streams[house] = [
+            Evidence(
+                stream,
+                spec.signal,
+                pd.Series(z[:, column], index=kept),
+                actual,
+                pd.Series(expected[:, column], index=kept),
+                spec.up,
+                spec.down,
+                spec.unit,
+                spec.limit,
+                slow=spec.slow,
             )
-            if alone[column]:
-                expected = typical
-            elif spec.relative:
-                expected = (pack[:, column] + spec.floor) * np.exp(typical) - spec.floor
-            else:
-                expected = pack[:, column] + typical
-            found.append(
-                Evidence(
-                    stream,
-                    spec.signal,
-                    pd.Series(z[len(index) - keep :], index=kept),
-                    actual,
-                    pd.Series(expected[len(index) - keep :], index=kept),
-                    spec.up,
-                    spec.down,
-                    spec.unit,
-                    spec.limit,
-                    slow=spec.slow,
-                )
-            )
+            for stream, z, expected in scored
+        ]
     return streams
 
 
