@@ -398,7 +398,8 @@ def decide(
     best: tuple[float, Evidence, AlarmCarry] | None = None
     alarmed: tuple[float, Evidence, AlarmCarry] | None = None
     for stream in evidence.streams:
-        z = float(stream.z.iloc[at]) if np.isfinite(stream.z.iloc[at]) else 0.0
+        value = float(stream.z.iloc[at])
+        z = value if np.isfinite(value) else 0.0
         state = states.get(stream.name, AlarmCarry())
         entry = (abs(z), stream, state)
         if best is None or abs(z) > best[0]:
