@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -115,6 +115,8 @@ class AnalyzerConfig:
     publish_every: int = 3
     seed: int = 0
     log_level: str = "info"
+    state_dir: str = ""
+    """Directory of the analyzer's own state (flock history); load_config fills the default."""
     home_assistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     influxdb: InfluxV1Config = field(default_factory=InfluxV1Config)
     influxdb_v2: InfluxV2Config = field(default_factory=InfluxV2Config)
@@ -308,4 +310,17 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
             ha_raw["url"] = SUPERVISOR_URL
     if ha_raw:
         raw["home_assistant"] = ha_raw
-    return config_from_mapping(raw)
+    config = config_from_mapping(raw)
+    if not config.state_dir:
+        config = replace(config, state_dir=str(default_state_dir(path)))
+    return config
+
+
+def default_state_dir(config_path: Path | None, data: Path = Path("/data")) -> Path:
+    """Where the analyzer keeps its state when `state_dir` is not set: the add-on's /data
+    (kept across updates and restarts), else `.ml_analyzer` beside the configuration file
+    (or in the working directory)."""
+    if data.is_dir():
+        return data
+    base = config_path.parent if config_path is not None else Path.cwd()
+    return base / ".ml_analyzer"

@@ -1,0 +1,249 @@
+"""Flock history: daily heating summaries per flock and the comparison with earlier flocks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pytest
+from ml_analyzer.config import default_state_dir, load_config
+from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, HouseResult, RawBuffer
+from ml_analyzer.detectors.farm import SENSITIVITY, SLOW_Z_FACTOR
+from ml_analyzer.flock_history import (
+    FILE_NAME,
+    STREAM,
+    DaySummary,
+    FlockStore,
+    summarise_days,
+)
+
+DAY = pd.Timedelta(days=1)
+START = pd.Timestamp("2026-01-01T00:00:00Z")
+FLOCK_DAYS = 21
+EMPTY_DAYS = 10
+
+
+class Buffer:
+    """A house's raw points as the analyzer's RawBuffer offers them (no 10-day trim)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.times: npt.NDArray[np.int64] = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+        self._frame = frame
+
+    def column(self, role: str) -> npt.NDArray[np.float64] | None:
+        if role not in self._frame:
+            return None
+        values: npt.NDArray[np.float64] = self._frame[role].to_numpy(dtype=float)
+        return values
+
+
+def flock_frame(start: pd.Timestamp, days: int, wear: float, seed: int) -> pd.DataFrame:
+    """A flock's 5-minute points: heaters in proportion to the heat demand times `wear`."""
+    index = pd.date_range(start, start + days * DAY, freq="5min", inclusive="left")
+    rng = np.random.default_rng(seed)
+    hours = (index - start) / pd.Timedelta(hours=1)
+    growth = np.floor(hours / 24.0)
+    wanted = 32.0 - 0.25 * growth
+    outside = 4.0 + 5.0 * np.sin(2 * np.pi * hours / 24.0) + rng.normal(0.0, 0.5, len(index))
+    demand = np.maximum(wanted - outside, 0.0)
+    heaters = np.clip(0.25 * demand * wear + rng.normal(0.0, 0.3, len(index)), 0.0, 12.0)
+    inside = wanted + rng.normal(0.0, 0.2, len(index))
+    return pd.DataFrame(
+        {
+            "growth_day": growth,
+            "heaters_running": heaters,
+            "set_temperature": wanted,
+            "outside_temperature": outside,
+            "temperature": inside,
+        },
+        index=index,
+    )
+
+
+def two_flocks(wear: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    first = flock_frame(START, FLOCK_DAYS, 1.0, seed=1)
+    second_start = START + (FLOCK_DAYS + EMPTY_DAYS) * DAY
+    return first, flock_frame(second_start, FLOCK_DAYS, wear, seed=2)
+
+
+def test_summaries_of_a_synthetic_flock() -> None:
+    first, _ = two_flocks(1.0)
+    days = summarise_days(Buffer(first))
+    # The last growth day has not ended yet: days 0 .. FLOCK_DAYS - 2 are complete.
+    assert [day.growth_day for day in days] == list(range(FLOCK_DAYS - 1))
+    day = days[3]
+    rows = first[first["growth_day"] == 3]
+    demand = (rows["set_temperature"] - rows["outside_temperature"]).clip(lower=0.0)
+    assert day.heater_hours == pytest.approx(rows["heaters_running"].mean() * 24.0, rel=1e-9)
+    assert day.degree_days == pytest.approx(demand.mean(), rel=1e-9)
+    assert day.held
+    assert day.ratio == pytest.approx(day.heater_hours / day.degree_days)
+
+
+def test_change_only_points_give_the_same_means() -> None:
+    """A recorder that stores only changes: the held values weigh by time."""
+    first, _ = two_flocks(1.0)
+    steady = first.copy()
+    steady["heaters_running"] = np.where(pd.DatetimeIndex(steady.index).hour % 12 < 3, 2.0, 6.0)
+    sparse = steady.copy()
+    repeated = sparse["heaters_running"].diff() == 0
+    sparse.loc[repeated, "heaters_running"] = np.nan
+    full = summarise_days(Buffer(steady))
+    changes = summarise_days(Buffer(sparse))
+    assert len(changes) == len(full) == FLOCK_DAYS - 1
+    for kept, changed in zip(full, changes, strict=True):
+        assert changed.heater_hours == pytest.approx(kept.heater_hours, rel=0.01)
+    # A point without any other for longer than the hold time is not a whole day of data.
+    gone = first[pd.DatetimeIndex(first.index).hour == 0]
+    assert summarise_days(Buffer(gone)) == []
+
+
+def test_missing_roles_give_no_summary() -> None:
+    first, _ = two_flocks(1.0)
+    assert summarise_days(Buffer(first.drop(columns="outside_temperature"))) == []
+    lost = first.copy()
+    lost.loc[lost["growth_day"] == 4, "heaters_running"] = np.nan
+    assert 4 not in [day.growth_day for day in summarise_days(Buffer(lost))]
+
+
+def test_two_flocks_are_filed_apart_and_a_reset_starts_a_new_flock() -> None:
+    first, second = two_flocks(1.0)
+    store = FlockStore()
+    assert store.observe("h1", Buffer(pd.concat([first, second])))
+    assert [len(flock.days) for flock in store.houses["h1"]] == [FLOCK_DAYS - 1, FLOCK_DAYS - 1]
+    # Seen again (a restart re-reads the buffer): nothing new.
+    assert not store.observe("h2", Buffer(first.iloc[:0]))
+    store._scanned.clear()
+    assert not store.observe("h1", Buffer(second))
+    # The growth day drops with no empty days between (a reset of the controller's counter).
+    reset = flock_frame(START + FLOCK_DAYS * DAY, 5, 1.0, seed=3)
+    store = FlockStore()
+    store.observe("h1", Buffer(pd.concat([first, reset])))
+    assert len(store.houses["h1"]) == 2
+
+
+def test_bounded_to_the_last_flocks() -> None:
+    store = FlockStore(max_flocks=2)
+    for number in range(4):
+        start = number * 50 * 86400.0
+        store.add_day("h1", DaySummary(5, start, start + 86400.0, 10.0, 5.0, True))
+    assert len(store.houses["h1"]) == 2
+    assert store.houses["h1"][-1].days[5].start == 150 * 86400.0
+
+
+def _flock_z(wear: float) -> float:
+    first, second = two_flocks(wear)
+    store = FlockStore()
+    store.observe("h1", Buffer(pd.concat([first, second])))
+    index = second.index[second.index >= second.index[0] + 12 * DAY]
+    return float(np.nanmax(store.stream("h1", index).z.to_numpy()))
+
+
+def test_thirty_percent_more_run_time_per_degree_day_gives_a_warning() -> None:
+    threshold = SENSITIVITY["medium"].z_on * SLOW_Z_FACTOR
+    assert _flock_z(1.3) > threshold
+    assert _flock_z(1.0) < SENSITIVITY["medium"].z_off * SLOW_Z_FACTOR
+
+
+def test_no_earlier_flock_gives_no_value() -> None:
+    first, _ = two_flocks(1.0)
+    store = FlockStore()
+    store.observe("h1", Buffer(first))
+    stream = store.stream("h1", pd.DatetimeIndex(first.index))
+    assert stream.z.isna().all()
+    assert stream.actual.isna().all()
+    assert stream.expected.isna().all()
+
+
+def _analyzer_result(wear: float, tmp_path: Path) -> tuple[FarmAnalyzer, HouseResult]:
+    first, second = two_flocks(wear)
+    store = FlockStore(tmp_path / FILE_NAME)
+    store.observe("h1", Buffer(first))
+    analyzer = FarmAnalyzer("medium", flocks=store)
+    cut = second.index[0] + 14 * DAY
+    analyzer.fit(FarmHistory({"h1": second[second.index < cut]}))
+    results = analyzer.update(FarmHistory({"h1": second[second.index >= cut]}))
+    return analyzer, results["h1"]
+
+
+def test_the_analyzer_blames_heating_on_a_worn_second_flock(tmp_path: Path) -> None:
+    analyzer, result = _analyzer_result(1.3, tmp_path)
+    assert analyzer._carry[("h1", STREAM)].on
+    assert result.subsystem == "heating"
+    assert result.anomaly
+    assert result.failure_risk > 30
+    assert result.expected is not None
+    assert result.actual is not None
+    assert result.actual / result.expected == pytest.approx(1.3, rel=0.1)
+    # The store was saved once the analyzer filed the second flock's days.
+    assert len(FlockStore(tmp_path / FILE_NAME).houses["h1"]) == 2
+
+
+def test_the_analyzer_is_quiet_on_an_equal_second_flock(tmp_path: Path) -> None:
+    analyzer, _ = _analyzer_result(1.0, tmp_path)
+    assert not analyzer._carry[("h1", STREAM)].on
+
+
+def test_store_survives_a_restart(tmp_path: Path) -> None:
+    first, _ = two_flocks(1.0)
+    path = tmp_path / "state" / FILE_NAME
+    store = FlockStore(path)
+    store.observe("h1", Buffer(first))
+    store.save()
+    again = FlockStore(path)
+    assert again.houses == store.houses
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_a_corrupt_file_starts_empty_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / FILE_NAME
+    path.write_text('{"version": 1, "houses": {"h1": [[{"growth_day": 3}]]}}')
+    with caplog.at_level(logging.WARNING):
+        store = FlockStore(path)
+    assert store.houses == {}
+    assert [r.message for r in caplog.records if "corrupt" in r.message] != []
+    path.write_text("not json")
+    assert FlockStore(path).houses == {}
+    assert FlockStore(tmp_path / "missing.json").houses == {}
+
+
+def test_a_failed_save_is_logged_once_and_does_not_raise(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    store = FlockStore(blocker / FILE_NAME)
+    store.add_day("h1", DaySummary(1, 0.0, 86400.0, 10.0, 5.0, True))
+    with caplog.at_level(logging.WARNING):
+        store.save()
+        store.save()
+    assert len([r for r in caplog.records if "Cannot save" in r.message]) == 1
+
+
+def test_state_dir_defaults(tmp_path: Path) -> None:
+    config_file = tmp_path / "options.yaml"
+    assert default_state_dir(config_file, data=tmp_path / "nothing") == tmp_path / ".ml_analyzer"
+    assert default_state_dir(None, data=tmp_path) == tmp_path
+    config_file.write_text(
+        json.dumps({"home_assistant": {"url": "http://127.0.0.1:1", "token": "t"}})
+    )
+    assert load_config(config_file, {}).state_dir
+    config_file.write_text(
+        json.dumps(
+            {"home_assistant": {"url": "http://127.0.0.1:1", "token": "t"}, "state_dir": "/x"}
+        )
+    )
+    assert load_config(config_file, {}).state_dir == "/x"
+
+
+def test_raw_buffer_is_a_house_buffer() -> None:
+    first, _ = two_flocks(1.0)
+    raw = RawBuffer()
+    raw.merge(first.iloc[-5 * 288 + 6 * 12 :])
+    assert [day.growth_day for day in summarise_days(raw)] == [17, 18, 19]
