@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ml_analyzer.detectors.farm import Evidence, HouseEvidence
+from ml_analyzer.detectors.farm import Evidence, HouseEvidence, _pack_medians
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ MIN_COVERAGE_SECONDS = 20 * 3600.0
 """A growth day is summarised only when each quantity covers this much of it."""
 MAX_DAY_SECONDS = 30 * 3600.0
 """Longer 'days' (a growth-day counter that stood still) are not summarised."""
+MIN_WORKING_SECONDS = 4 * 3600.0
+"""Time with some but not all heaters running that a day's line needs."""
+MIN_DEMAND_SPREAD = 1.0
+"""Standard deviation of the demand (°C) over those times: a flat demand gives no slope."""
 MIN_DEGREE_DAYS = 2.0
 """Below this mean heat demand (°C) the birds' own heat dominates: no ratio."""
 HELD_WITHIN = 1.0
@@ -74,7 +78,7 @@ SAME_DAY_SECONDS = 6 * 3600.0
 NEW_FLOCK_GAP_DAYS = 2.0
 """More days between two summarised days than their growth days tell: an empty house between."""
 STREAM = "heat_flocks"
-UNIT = "heater-h per °C·day, vs earlier flocks"
+UNIT = "heaters per °C of demand, vs earlier flocks"
 
 
 class HouseBuffer(Protocol):
@@ -96,6 +100,8 @@ class DaySummary:
     heater_hours: float
     degree_days: float
     held: bool
+    slope: float | None = None
+    """Heaters running per °C of demand while they work (see _day_slope); None: no fit."""
 
     @property
     def ratio(self) -> float | None:
@@ -123,8 +129,10 @@ class DayDeviation:
     end: float
     growth_day: int
     flock: int
-    z: float
-    """log(ratio / reference median) in units of the references' spread."""
+    excess: float
+    """log(ratio / median of the reference days)."""
+    spread: float
+    """Robust spread of the reference days' log ratios (at least SPREAD_FLOOR)."""
     actual: float
     expected: float
 
@@ -230,11 +238,11 @@ class FlockStore:
         found: list[DayDeviation] = []
         for number, flock in enumerate(flocks):
             for day in flock.days.values():
-                ratio = day.ratio
+                ratio = day.slope
                 if number == 0 or ratio is None or not day.held:
                     continue
                 references = [
-                    earlier.days[other].ratio
+                    earlier.days[other].slope
                     for earlier in flocks[:number]
                     for other in range(day.growth_day - MATCH_DAYS, day.growth_day + MATCH_DAYS + 1)
                     if other in earlier.days and earlier.days[other].held
@@ -249,7 +257,8 @@ class FlockStore:
                         end=day.end,
                         growth_day=day.growth_day,
                         flock=number,
-                        z=(math.log(ratio) - middle) / spread,
+                        excess=math.log(ratio) - middle,
+                        spread=spread,
                         actual=ratio,
                         expected=math.exp(middle),
                     )
@@ -283,61 +292,79 @@ class FlockStore:
                 added |= self.observe(house, raw)
         if added:
             self.save()
-        for house, found in evidence.items():
-            found.streams.append(self.stream(house, found.index))
+        houses = list(evidence)
+        if houses:
+            index = next(iter(evidence.values())).index
+            for house, stream in zip(houses, self.streams(houses, index), strict=True):
+                evidence[house].streams.append(stream)
 
-    def stream(self, house: str, index: pd.DatetimeIndex) -> Evidence:
-        """The `heat_flocks` evidence of one house on the rows of `index`.
+    def streams(self, houses: list[str], index: pd.DatetimeIndex) -> list[Evidence]:
+        """The `heat_flocks` evidence of the houses of one farm on the rows of `index`.
 
-        At each row: the smaller excess of the last WARN_DAYS completed, consecutive growth
-        days over the earlier flocks (in spreads; 0 when not all of them are above), NaN where
-        those days are unknown or the last one ended more than STALE_SECONDS ago. Only a rise
-        is evidence: a house that needs less heat than last flock has no heating fault.
+        Per house and row: the excess of each of the last WARN_DAYS completed, consecutive
+        growth days over the earlier flocks (log ratio), less the median excess of the other
+        houses at that row. The houses share the weather, and their earlier flocks were a few
+        days apart too, so a flock in a colder season (more heat per degree: the birds' own
+        heat matters less) moves every house alike and cancels; a farm with one house, or
+        houses without an earlier flock, keep their own excess. The evidence is the smallest
+        of those days' residuals in spreads, 0 when not all are above: only a rise counts (a
+        house that needs less heat than last flock has no heating fault). NaN where the days
+        are unknown or the last ended more than STALE_SECONDS ago.
         """
-        timeline = self.deviations(house)
         rows = len(index)
-        z = np.full(rows, np.nan)
-        actual = np.full(rows, np.nan)
-        expected = np.full(rows, np.nan)
-        if timeline and rows:
+        seconds = pd.DatetimeIndex(index).as_unit("ns").asi8 / 1e9
+        shape = (rows, len(houses))
+        excess = [np.full(shape, np.nan) for _ in range(WARN_DAYS)]
+        spread, actual, expected = (np.full(shape, np.nan) for _ in range(3))
+        for column, house in enumerate(houses):
+            timeline = self.deviations(house)
+            if not timeline or not rows:
+                continue
             ends = np.array([deviation.end for deviation in timeline])
-            seconds = pd.DatetimeIndex(index).as_unit("ns").asi8 / 1e9
             position = np.searchsorted(ends, seconds, side="right") - 1
-            values = _warning_values(timeline)
-            for row in np.flatnonzero(position >= 0):
-                at = int(position[row])
-                if seconds[row] - ends[at] > STALE_SECONDS or values[at] is None:
-                    continue
-                z[row] = values[at]
-                actual[row] = timeline[at].actual
-                expected[row] = timeline[at].expected
-        return Evidence(
-            STREAM,
-            "heaters_running",
-            pd.Series(z, index=index),
-            pd.Series(actual, index=index),
-            pd.Series(expected, index=index),
-            "heating",
-            "heating",
-            UNIT,
-            slow=True,
-        )
+            fresh = (position >= 0) & (seconds - ends[np.maximum(position, 0)] <= STALE_SECONDS)
+            at = np.where(fresh, position, -1)
+            chained = fresh.copy()
+            for lag in range(WARN_DAYS):
+                earlier = at - lag
+                chained &= earlier >= 0
+                if lag:
+                    chained &= _consecutive(timeline, earlier, earlier + 1)
+                values = np.array([deviation.excess for deviation in timeline])
+                excess[lag][chained, column] = values[earlier[chained]]
+            spread[fresh, column] = np.array([d.spread for d in timeline])[at[fresh]]
+            actual[fresh, column] = np.array([d.actual for d in timeline])[at[fresh]]
+            expected[fresh, column] = np.array([d.expected for d in timeline])[at[fresh]]
+        packs = [np.nan_to_num(_pack_medians(values), nan=0.0) for values in excess]
+        residual = [values - pack for values, pack in zip(excess, packs, strict=True)]
+        expected *= np.exp(packs[0])
+        with np.errstate(invalid="ignore"):
+            z = np.maximum(np.min(np.stack(residual), axis=0) / spread, 0.0)
+        return [
+            Evidence(
+                STREAM,
+                "heaters_running",
+                pd.Series(z[:, column], index=index),
+                pd.Series(actual[:, column], index=index),
+                pd.Series(expected[:, column], index=index),
+                "heating",
+                "heating",
+                UNIT,
+                slow=True,
+            )
+            for column in range(len(houses))
+        ]
 
 
-def _warning_values(timeline: list[DayDeviation]) -> list[float | None]:
-    """Per entry: the evidence once its day ended (None: not WARN_DAYS consecutive days)."""
-    values: list[float | None] = []
-    for at, deviation in enumerate(timeline):
-        if at + 1 < WARN_DAYS:
-            values.append(None)
-            continue
-        run = timeline[at + 1 - WARN_DAYS : at + 1]
-        consecutive = all(
-            later.flock == deviation.flock and later.growth_day == earlier.growth_day + 1
-            for earlier, later in itertools.pairwise(run)
-        )
-        values.append(max(min(day.z for day in run), 0.0) if consecutive else None)
-    return values
+def _consecutive(
+    timeline: list[DayDeviation], earlier: npt.NDArray[np.intp], later: npt.NDArray[np.intp]
+) -> npt.NDArray[np.bool_]:
+    """Whether timeline entries `later` follow `earlier` as the next growth day of one flock."""
+    flock = np.array([deviation.flock for deviation in timeline])
+    day = np.array([deviation.growth_day for deviation in timeline])
+    low, high = np.clip(earlier, 0, len(timeline) - 1), np.clip(later, 0, len(timeline) - 1)
+    follows: npt.NDArray[np.bool_] = (flock[low] == flock[high]) & (day[high] == day[low] + 1)
+    return follows
 
 
 def summarise_days(buffer: HouseBuffer) -> list[DaySummary]:
@@ -379,6 +406,7 @@ def summarise_days(buffer: HouseBuffer) -> list[DaySummary]:
         offset = _time_mean(block[:, 3] - block[:, 1], held_for)
         if means[0] is None or means[1] is None or offset is None:
             continue
+        slope = _day_slope(block[:, 0], demand, held_for)
         days.append(
             DaySummary(
                 growth_day=int(values[first]),
@@ -387,9 +415,36 @@ def summarise_days(buffer: HouseBuffer) -> list[DaySummary]:
                 heater_hours=means[0] * 24.0,
                 degree_days=means[1],
                 held=offset >= -HELD_WITHIN,
+                slope=slope,
             )
         )
     return days
+
+
+def _day_slope(heaters: FloatArray, demand: FloatArray, weights: FloatArray) -> float | None:
+    """Heaters per °C of demand: the time-weighted least-squares line of one day, on the times
+    some but not all of the day's heaters ran (off and flat out are the ends of the line).
+
+    Unlike heater-hours per degree-day, the slope does not move with the birds' own heat (the
+    line's offset), which grows with the flock and matters most on mild days; wear scales it
+    (less heat per heater-hour). None without four working hours or a demand spread of 1 °C.
+    """
+    finite = np.isfinite(heaters) & np.isfinite(demand)
+    if not finite.any():
+        return None
+    most = float(np.max(heaters[finite]))
+    working = finite & (heaters > 0.0) & (heaters < most)
+    weight = weights[working]
+    if float(weight.sum()) < MIN_WORKING_SECONDS:
+        return None
+    x, y = demand[working], heaters[working]
+    mean_x = float(np.average(x, weights=weight))
+    mean_y = float(np.average(y, weights=weight))
+    variance = float(np.average((x - mean_x) ** 2, weights=weight))
+    if variance < MIN_DEMAND_SPREAD**2:
+        return None
+    slope = float(np.average((x - mean_x) * (y - mean_y), weights=weight)) / variance
+    return slope if slope > 0.0 else None
 
 
 def _hold(block: FloatArray, seconds: FloatArray) -> FloatArray:
@@ -438,6 +493,7 @@ def _decode(data: Any) -> dict[str, list[Flock]]:
                     heater_hours=float(raw["heater_hours"]),
                     degree_days=float(raw["degree_days"]),
                     held=bool(raw["held"]),
+                    slope=None if raw.get("slope") is None else float(raw["slope"]),
                 )
                 flock.days[day.growth_day] = day
             if flock.days:

@@ -41,8 +41,11 @@ class Buffer:
         return values
 
 
-def flock_frame(start: pd.Timestamp, days: int, wear: float, seed: int) -> pd.DataFrame:
-    """A flock's 5-minute points: heaters in proportion to the heat demand times `wear`."""
+def flock_frame(
+    start: pd.Timestamp, days: int, wear: float, seed: int, birds_heat: float = 0.0
+) -> pd.DataFrame:
+    """A flock's 5-minute points: heaters on a line of the heat demand (slope x `wear`, less
+    the birds' own heat)."""
     index = pd.date_range(start, start + days * DAY, freq="5min", inclusive="left")
     rng = np.random.default_rng(seed)
     hours = (index - start) / pd.Timedelta(hours=1)
@@ -50,7 +53,9 @@ def flock_frame(start: pd.Timestamp, days: int, wear: float, seed: int) -> pd.Da
     wanted = 32.0 - 0.25 * growth
     outside = 4.0 + 5.0 * np.sin(2 * np.pi * hours / 24.0) + rng.normal(0.0, 0.5, len(index))
     demand = np.maximum(wanted - outside, 0.0)
-    heaters = np.clip(0.25 * demand * wear + rng.normal(0.0, 0.3, len(index)), 0.0, 12.0)
+    heaters = np.clip(
+        0.25 * demand * wear - birds_heat + rng.normal(0.0, 0.3, len(index)), 0.0, 12.0
+    )
     inside = wanted + rng.normal(0.0, 0.2, len(index))
     return pd.DataFrame(
         {
@@ -82,6 +87,33 @@ def test_summaries_of_a_synthetic_flock() -> None:
     assert day.degree_days == pytest.approx(demand.mean(), rel=1e-9)
     assert day.held
     assert day.ratio == pytest.approx(day.heater_hours / day.degree_days)
+    assert day.slope == pytest.approx(0.25, rel=0.05)
+
+
+def test_the_birds_heat_moves_the_ratio_but_not_the_slope() -> None:
+    """More birds' heat (a heavier flock, a milder day) is no heater wear."""
+    first = flock_frame(START, FLOCK_DAYS, 1.0, seed=1)
+    second_start = START + (FLOCK_DAYS + EMPTY_DAYS) * DAY
+    second = flock_frame(second_start, FLOCK_DAYS, 1.0, seed=2, birds_heat=2.0)
+    store = FlockStore()
+    store.observe("h1", Buffer(pd.concat([first, second])))
+    old, new = store.houses["h1"][0].days[10], store.houses["h1"][1].days[10]
+    assert new.ratio is not None
+    assert old.ratio is not None
+    assert new.ratio < 0.8 * old.ratio
+    index = pd.date_range(second_start + 12 * DAY, second_start + 20 * DAY, freq="5min")
+    z = store.streams(["h1"], index)[0].z
+    assert float(z.max()) < SENSITIVITY["medium"].z_off * SLOW_Z_FACTOR
+
+
+def test_a_day_below_set_point_is_no_comparison() -> None:
+    """Heaters flat out and the house cold: the run time says nothing about the heat per hour."""
+    first, second = two_flocks(1.3)
+    second["temperature"] -= 3.0
+    store = FlockStore()
+    store.observe("h1", Buffer(pd.concat([first, second])))
+    assert not any(day.held for day in store.houses["h1"][1].days.values())
+    assert store.deviations("h1") == []
 
 
 def test_change_only_points_give_the_same_means() -> None:
@@ -140,7 +172,7 @@ def _flock_z(wear: float) -> float:
     store = FlockStore()
     store.observe("h1", Buffer(pd.concat([first, second])))
     index = second.index[second.index >= second.index[0] + 12 * DAY]
-    return float(np.nanmax(store.stream("h1", index).z.to_numpy()))
+    return float(np.nanmax(store.streams(["h1"], index)[0].z.to_numpy()))
 
 
 def test_thirty_percent_more_run_time_per_degree_day_gives_a_warning() -> None:
@@ -149,11 +181,30 @@ def test_thirty_percent_more_run_time_per_degree_day_gives_a_warning() -> None:
     assert _flock_z(1.0) < SENSITIVITY["medium"].z_off * SLOW_Z_FACTOR
 
 
+def test_a_change_shared_by_the_sibling_houses_cancels() -> None:
+    """A colder second flock raises every house's heat per degree-day: not a fault."""
+    store = FlockStore()
+    first = flock_frame(START, FLOCK_DAYS, 1.0, seed=1)
+    second_start = START + (FLOCK_DAYS + EMPTY_DAYS) * DAY
+    for house, seed in (("h1", 11), ("h2", 12), ("h3", 13)):
+        wear = 1.3 * (1.3 if house == "h3" else 1.0)
+        second = flock_frame(second_start, FLOCK_DAYS, wear, seed=seed)
+        store.observe(house, Buffer(pd.concat([first, second])))
+    index = pd.date_range(second_start + 12 * DAY, second_start + 20 * DAY, freq="5min")
+    h1, _, h3 = store.streams(["h1", "h2", "h3"], index)
+    threshold = SENSITIVITY["medium"].z_on * SLOW_Z_FACTOR
+    assert float(np.nanmax(h1.z.to_numpy())) < SENSITIVITY["medium"].z_off * SLOW_Z_FACTOR
+    assert float(np.nanmin(h3.z.to_numpy())) > threshold
+    # Expected: the earlier flock's ratio moved as the pack moved (x 1.3).
+    ratio = h3.actual / h3.expected
+    assert float(ratio.median()) == pytest.approx(1.3, rel=0.05)
+
+
 def test_no_earlier_flock_gives_no_value() -> None:
     first, _ = two_flocks(1.0)
     store = FlockStore()
     store.observe("h1", Buffer(first))
-    stream = store.stream("h1", pd.DatetimeIndex(first.index))
+    stream = store.streams(["h1"], pd.DatetimeIndex(first.index))[0]
     assert stream.z.isna().all()
     assert stream.actual.isna().all()
     assert stream.expected.isna().all()
