@@ -48,9 +48,12 @@ def build_reader(
 def _detector_factories(config: AnalyzerConfig) -> tuple[Any, Any]:
     """FarmAnalyzer and FarmHistory constructors (docs/CONTRACTS.md §5)."""
     from ml_analyzer.detectors import FarmAnalyzer, FarmHistory
+    from ml_analyzer.flock_history import FILE_NAME, FlockStore
+
+    flocks = FlockStore(Path(config.state_dir) / FILE_NAME) if config.state_dir else FlockStore()
 
     def analyzer() -> Any:
-        return FarmAnalyzer(sensitivity=config.sensitivity, seed=config.seed)
+        return FarmAnalyzer(sensitivity=config.sensitivity, seed=config.seed, flocks=flocks)
 
     def history(houses: Any) -> Any:
         return FarmHistory(houses=houses)

@@ -298,3 +298,16 @@ def test_raw_buffer_is_a_house_buffer() -> None:
     raw = RawBuffer()
     raw.merge(first.iloc[-5 * 288 + 6 * 12 :])
     assert [day.growth_day for day in summarise_days(raw)] == [17, 18, 19]
+
+
+def test_the_service_gives_every_farm_the_one_store(tmp_path: Path) -> None:
+    """cli wiring: one FlockStore in state_dir, shared by the analyzers of all farms."""
+    from ml_analyzer.cli import _detector_factories
+    from ml_analyzer.config import AnalyzerConfig
+
+    analyzer, _ = _detector_factories(AnalyzerConfig(state_dir=str(tmp_path)))
+    one, two = analyzer(), analyzer()
+    assert one._flocks is two._flocks
+    assert one._flocks.path == tmp_path / FILE_NAME
+    memory, _ = _detector_factories(AnalyzerConfig())
+    assert memory()._flocks.path is None

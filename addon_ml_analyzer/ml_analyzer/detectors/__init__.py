@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,9 @@ from ml_analyzer.detectors.farm import (
     step_alarms,
     time_to_failure,
 )
+
+if TYPE_CHECKING:
+    from ml_analyzer.flock_history import FlockStore
 
 __all__ = ["FarmAnalyzer", "FarmHistory", "HouseResult"]
 
@@ -86,7 +89,12 @@ class FarmAnalyzer:
     are fully deterministic.
     """
 
-    def __init__(self, sensitivity: Literal["low", "medium", "high"] = "medium", seed: int = 0):
+    def __init__(
+        self,
+        sensitivity: Literal["low", "medium", "high"] = "medium",
+        seed: int = 0,
+        flocks: FlockStore | None = None,
+    ):
         if sensitivity not in SENSITIVITY:
             raise ValueError(f"sensitivity must be low, medium or high, not {sensitivity!r}")
         self.sensitivity = sensitivity
@@ -97,6 +105,8 @@ class FarmAnalyzer:
         self._carry: dict[tuple[str, str], AlarmCarry] = {}
         self._cursor: pd.Timestamp | None = None
         self._houses: frozenset[str] = frozenset()
+        self._flocks = flocks
+        """Earlier flocks' heating per growth day (flock_history.py); None: not compared."""
 
     def fit(self, history: FarmHistory) -> None:
         """Take a longer history (slow cadence) into the buffer and learn from all of it."""
@@ -151,6 +161,8 @@ class FarmAnalyzer:
         """
         if not evidence:
             return cursor
+        if self._flocks is not None:
+            self._flocks.attach(self._buffer, evidence)
         index = next(iter(evidence.values())).index
         start = 0 if cursor is None else int(index.searchsorted(cursor, side="right"))
         keys = [
