@@ -10,7 +10,7 @@ devices here.
 Entities do not listen to every poll themselves: each one registers a *watcher* (what it shows,
 read from a snapshot) and the coordinator, after a poll, tells only the entities whose shown
 state changed. Fifty farms are ten thousand entities; calling each of them per poll, through
-its properties, only to find the quarter that changed cost the event loop about three times
+its properties, only to find the quarter that changed cost the event loop two to three times
 what these readers cost (docs/integration.md, "What it costs").
 """
 
