@@ -24,7 +24,7 @@ Evidence streams (each with the subsystem it points at):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -498,44 +498,89 @@ def _probe_evidence(
 ) -> list[Evidence]:
     """Each probe against the median of the other probes of the same house."""
     probes = sorted(c for c in frame.columns if c.startswith("probe_temperature_"))
-    streams: list[Evidence] = []
     if len(probes) < 3:
-        return streams
-    block = frame[probes]
-    spread_others = block.diff().abs()
-    for probe in probes:
-        others = block.drop(columns=[probe])
-        reference = others.median(axis=1)
-        residual = _smooth(block[probe] - reference, ROWS_PER_HOUR)
-        z, typical = _robust_z(residual, PROBE_FLOOR, f"{house}/{probe}", baselines)
-        # Stuck: no movement for two hours while the other probes move.
-        still = block[probe].diff().abs().rolling(2 * ROWS_PER_HOUR, min_periods=ROWS_PER_HOUR)
-        moving = (
-            spread_others.drop(columns=[probe])
-            .median(axis=1)
-            .rolling(2 * ROWS_PER_HOUR, min_periods=ROWS_PER_HOUR)
-        )
-        stuck = (still.max() < 1e-6) & (moving.mean() > 0.01)
-        # Dropout: the probe is missing while its siblings report.
-        gone = block[probe].isna() & others.notna().any(axis=1)
-        gone_share = gone.astype(float).rolling(ROWS_PER_HOUR, min_periods=1).mean()
-        z = z.where(~stuck, np.sign(z.fillna(1.0)).replace(0, 1.0) * 10.0)
-        z = z.mask(gone_share >= 0.5, 10.0)
-        expected = reference + typical
+        return []
+    block = frame[probes].to_numpy(dtype=float)
+    return _probe_streams(block, pd.DatetimeIndex(frame.index), probes, house, baselines)
+
+
+PROBE_STILL_ROWS = 2 * ROWS_PER_HOUR
+"""A probe that has not moved for this long while its siblings move is stuck."""
+
+
+def _probe_streams(
+    block: FloatArray,
+    index: pd.DatetimeIndex,
+    probes: list[str],
+    house: str,
+    baselines: Baselines | None,
+    *,
+    keep: int | None = None,
+) -> list[Evidence]:
+    """_probe_evidence on a rows x probes array: stuck, drift, noise and dropout of each probe.
+
+    Each probe's reference is the median of the house's other probes at each row. Its residual
+    (smoothed over an hour) against its own baseline gives `probe_<n>`, forced to +-10 where the
+    probe has not moved for PROBE_STILL_ROWS while the others move (stuck) and to 10 where it is
+    missing for half of the last hour while a sibling reports (dropout); the residual smoothed over
+    TREND_ROWS gives the slow `probe_<n>_trend` (drift). All probes at once on plain arrays: with
+    pandas 3 the per-probe DataFrame operations cost ~50 ms per house and tick. With `keep`,
+    the streams hold only the last `keep` rows (their values read the rows before).
+    """
+    present = ~np.isnan(block)
+    reference = _pack_medians(block)
+    step = np.abs(block - shifted(block))
+    moving = rolling_mean(_pack_medians(step), PROBE_STILL_ROWS, ROWS_PER_HOUR)
+    still = rolling_max(step, PROBE_STILL_ROWS, ROWS_PER_HOUR)
+    with np.errstate(invalid="ignore"):
+        stuck = (still < 1e-6) & (moving > 0.01)
+    siblings = present.sum(axis=1, keepdims=True) - present > 0
+    gone = rolling_mean((~present & siblings).astype(float), ROWS_PER_HOUR, 1) >= 0.5
+    offset = block - reference
+    residual = rolling_mean(offset, ROWS_PER_HOUR, ROWS_PER_HOUR // 3)
+    drift = rolling_mean(offset, TREND_ROWS, TREND_ROWS // 3)
+    typical, mad = _baselines_of(residual, index, [f"{house}/{p}" for p in probes], baselines)
+    z = (residual - typical) / np.maximum(1.4826 * mad, PROBE_FLOOR)
+    sign = np.sign(np.where(np.isnan(z), 1.0, z))
+    z = np.where(stuck, np.where(sign == 0, 1.0, sign) * 10.0, z)
+    z[gone] = 10.0
+    drift_typical, drift_mad = _baselines_of(
+        drift, index, [f"{house}/{p}_trend" for p in probes], baselines
+    )
+    drift_floor = PROBE_FLOOR / TREND_FLOOR_DIVISOR
+    drift_z = (drift - drift_typical) / np.maximum(1.4826 * drift_mad, drift_floor)
+    start = 0 if keep is None else max(len(index) - keep, 0)
+    index = index[start:]
+    block, reference = block[start:], reference[start:]
+    z, typical, drift_z, drift_typical = (
+        z[start:],
+        typical[start:],
+        drift_z[start:],
+        drift_typical[start:],
+    )
+    streams: list[Evidence] = []
+    for column, probe in enumerate(probes):
+        actual = pd.Series(block[:, column], index=index, name=probe)
         streams.append(
-            Evidence(probe, probe, z, block[probe], expected, "sensor", "sensor", "°C", 3.0)
-        )
-        drift = _smooth(block[probe] - reference, TREND_ROWS)
-        drift_z, drift_typical = _robust_z(
-            drift, PROBE_FLOOR / TREND_FLOOR_DIVISOR, f"{house}/{probe}_trend", baselines
+            Evidence(
+                probe,
+                probe,
+                pd.Series(z[:, column], index=index),
+                actual,
+                pd.Series(reference[:, column] + typical[:, column], index=index),
+                "sensor",
+                "sensor",
+                "°C",
+                3.0,
+            )
         )
         streams.append(
             Evidence(
                 f"{probe}_trend",
                 probe,
-                drift_z,
-                block[probe],
-                reference + drift_typical,
+                pd.Series(drift_z[:, column], index=index),
+                actual,
+                pd.Series(reference[:, column] + drift_typical[:, column], index=index),
                 "sensor",
                 "sensor",
                 "°C",
@@ -867,29 +912,37 @@ def grid_evidence(
             )
             for house, house_streams in packed.items():
                 streams[house].extend(house_streams)
-    probes = sorted(role for role in grid.tables if role.startswith("probe_temperature_"))
-    for house in grid.houses if probes else ():
-        frame = pd.DataFrame(
-            {role: table[house] for role, table in grid.tables.items() if house in table.columns}
-        )
-        for stream in _probe_evidence(frame.iloc[rows - evaluate :], house, baselines):
-            streams[house].append(_last_rows(stream, keep))
+    for house, found in _grid_probes(grid, evaluate, keep, baselines).items():
+        streams[house].extend(found)
     for house, found in _link_evidence(context, keep).items():
         streams[house].extend(found)
     index = grid.index[rows - keep :]
     return {house: HouseEvidence(index=index, streams=found) for house, found in streams.items()}
 
 
-def _last_rows(stream: Evidence, rows: int) -> Evidence:
-    """The stream cut to its last `rows` rows (unchanged when it is that short)."""
-    if len(stream.z) <= rows:
-        return stream
-    return replace(
-        stream,
-        z=stream.z.iloc[-rows:],
-        actual=stream.actual.iloc[-rows:],
-        expected=stream.expected.iloc[-rows:],
-    )
+def _grid_probes(
+    grid: FarmGrid, evaluate: int, keep: int, baselines: Baselines | None
+) -> dict[str, list[Evidence]]:
+    """_probe_evidence of every house with three probes or more, on the last `evaluate` rows
+    (the last `keep` returned), its probe block taken from the role tables (plain arrays)."""
+    rows = len(grid.index)
+    probes = sorted(role for role in grid.tables if role.startswith("probe_temperature_"))
+    if len(probes) < 3:
+        return {}
+    index = grid.index[rows - evaluate :]
+    columns = {}
+    for role in probes:
+        table = grid.tables[role]
+        values = table.to_numpy(dtype=float)[rows - evaluate :]
+        columns[role] = ({str(house): at for at, house in enumerate(table.columns)}, values)
+    found: dict[str, list[Evidence]] = {}
+    for house in grid.houses:
+        own = [role for role in probes if house in columns[role][0]]
+        if len(own) < 3:
+            continue
+        block = np.column_stack([columns[role][1][:, columns[role][0][house]] for role in own])
+        found[house] = _probe_streams(block, index, own, house, baselines, keep=keep)
+    return found
 
 
 def alarm_state(z: pd.Series, level: SensitivityLevel, slow: bool = False) -> FloatArray:
