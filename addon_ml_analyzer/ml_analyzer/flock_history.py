@@ -137,6 +137,45 @@ class DayDeviation:
     expected: float
 
 
+@dataclass(frozen=True)
+class _Timeline:
+    """A house's deviations (by end time) as arrays: `streams` runs on every tick of every farm,
+    so the per-entry Python work is done once per new day, not per tick."""
+
+    source: list[DayDeviation]
+    ends: FloatArray
+    excess: FloatArray
+    spread: FloatArray
+    actual: FloatArray
+    expected: FloatArray
+    follows: npt.NDArray[np.bool_]
+    """Entry i is the next growth day of the same flock as entry i - 1 (False for entry 0)."""
+
+    @classmethod
+    def of(cls, timeline: list[DayDeviation]) -> _Timeline:
+        """The arrays of a non-empty timeline."""
+        flock = np.array([deviation.flock for deviation in timeline])
+        day = np.array([deviation.growth_day for deviation in timeline])
+        follows = np.zeros(len(timeline), dtype=bool)
+        follows[1:] = (flock[1:] == flock[:-1]) & (day[1:] == day[:-1] + 1)
+        return cls(
+            timeline,
+            np.array([deviation.end for deviation in timeline]),
+            np.array([deviation.excess for deviation in timeline]),
+            np.array([deviation.spread for deviation in timeline]),
+            np.array([deviation.actual for deviation in timeline]),
+            np.array([deviation.expected for deviation in timeline]),
+            follows,
+        )
+
+    def rows(self, seconds: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+        """Per row (epoch seconds): the entry of the last day ended by then (-1: none) and
+        whether it is fresh (ended at most STALE_SECONDS before)."""
+        position = np.searchsorted(self.ends, seconds, side="right") - 1
+        fresh = (position >= 0) & (seconds - self.ends[np.maximum(position, 0)] <= STALE_SECONDS)
+        return np.where(fresh, position, -1), fresh
+
+
 class FlockStore:
     """Daily flock summaries of every house, loaded from and saved to `path` (None: in memory).
 
@@ -152,6 +191,7 @@ class FlockStore:
         self._lock = threading.Lock()
         self._scanned: dict[str, float | None] = {}
         self._timelines: dict[str, list[DayDeviation]] = {}
+        self._timeline_arrays: dict[str, _Timeline] = {}
         self._save_failed = False
         if path is not None:
             self._load(path)
@@ -298,6 +338,17 @@ class FlockStore:
             for house, stream in zip(houses, self.streams(houses, index), strict=True):
                 evidence[house].streams.append(stream)
 
+    def _arrays(self, house: str) -> _Timeline | None:
+        """The house's deviations as arrays (None without any), rebuilt when they changed."""
+        timeline = self.deviations(house)
+        if not timeline:
+            return None
+        cached = self._timeline_arrays.get(house)
+        if cached is None or cached.source is not timeline:
+            cached = _Timeline.of(timeline)
+            self._timeline_arrays[house] = cached
+        return cached
+
     def streams(self, houses: list[str], index: pd.DatetimeIndex) -> list[Evidence]:
         """The `heat_flocks` evidence of the houses of one farm on the rows of `index`.
 
@@ -312,34 +363,33 @@ class FlockStore:
         are unknown or the last ended more than STALE_SECONDS ago.
         """
         rows = len(index)
-        seconds = pd.DatetimeIndex(index).as_unit("ns").asi8 / 1e9
         shape = (rows, len(houses))
-        excess = [np.full(shape, np.nan) for _ in range(WARN_DAYS)]
         spread, actual, expected = (np.full(shape, np.nan) for _ in range(3))
-        for column, house in enumerate(houses):
-            timeline = self.deviations(house)
-            if not timeline or not rows:
-                continue
-            ends = np.array([deviation.end for deviation in timeline])
-            position = np.searchsorted(ends, seconds, side="right") - 1
-            fresh = (position >= 0) & (seconds - ends[np.maximum(position, 0)] <= STALE_SECONDS)
-            at = np.where(fresh, position, -1)
-            chained = fresh.copy()
-            for lag in range(WARN_DAYS):
-                earlier = at - lag
-                chained &= earlier >= 0
-                if lag:
-                    chained &= _consecutive(timeline, earlier, earlier + 1)
-                values = np.array([deviation.excess for deviation in timeline])
-                excess[lag][chained, column] = values[earlier[chained]]
-            spread[fresh, column] = np.array([d.spread for d in timeline])[at[fresh]]
-            actual[fresh, column] = np.array([d.actual for d in timeline])[at[fresh]]
-            expected[fresh, column] = np.array([d.expected for d in timeline])[at[fresh]]
-        packs = [np.nan_to_num(_pack_medians(values), nan=0.0) for values in excess]
-        residual = [values - pack for values, pack in zip(excess, packs, strict=True)]
-        expected *= np.exp(packs[0])
-        with np.errstate(invalid="ignore"):
-            z = np.maximum(np.min(np.stack(residual), axis=0) / spread, 0.0)
+        timelines = [self._arrays(house) for house in houses]
+        if not rows or not any(timelines):
+            z = spread
+        else:
+            seconds = pd.DatetimeIndex(index).as_unit("ns").asi8 / 1e9
+            excess = [np.full(shape, np.nan) for _ in range(WARN_DAYS)]
+            for column, arrays in enumerate(timelines):
+                if arrays is None:
+                    continue
+                at, fresh = arrays.rows(seconds)
+                chained = fresh.copy()
+                for lag in range(WARN_DAYS):
+                    earlier = at - lag
+                    chained &= earlier >= 0
+                    if lag:
+                        chained &= arrays.follows[np.clip(earlier + 1, 0, len(arrays.ends) - 1)]
+                    excess[lag][chained, column] = arrays.excess[earlier[chained]]
+                spread[fresh, column] = arrays.spread[at[fresh]]
+                actual[fresh, column] = arrays.actual[at[fresh]]
+                expected[fresh, column] = arrays.expected[at[fresh]]
+            packs = [np.nan_to_num(_pack_medians(values), nan=0.0) for values in excess]
+            residual = [values - pack for values, pack in zip(excess, packs, strict=True)]
+            expected *= np.exp(packs[0])
+            with np.errstate(invalid="ignore"):
+                z = np.maximum(np.min(np.stack(residual), axis=0) / spread, 0.0)
         return [
             Evidence(
                 STREAM,
@@ -354,17 +404,6 @@ class FlockStore:
             )
             for column in range(len(houses))
         ]
-
-
-def _consecutive(
-    timeline: list[DayDeviation], earlier: npt.NDArray[np.intp], later: npt.NDArray[np.intp]
-) -> npt.NDArray[np.bool_]:
-    """Whether timeline entries `later` follow `earlier` as the next growth day of one flock."""
-    flock = np.array([deviation.flock for deviation in timeline])
-    day = np.array([deviation.growth_day for deviation in timeline])
-    low, high = np.clip(earlier, 0, len(timeline) - 1), np.clip(later, 0, len(timeline) - 1)
-    follows: npt.NDArray[np.bool_] = (flock[low] == flock[high]) & (day[high] == day[low] + 1)
-    return follows
 
 
 def summarise_days(buffer: HouseBuffer) -> list[DaySummary]:

@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 from ml_analyzer.config import default_state_dir, load_config
 from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, HouseResult, RawBuffer
-from ml_analyzer.detectors.farm import SENSITIVITY, SLOW_Z_FACTOR
+from ml_analyzer.detectors.farm import SENSITIVITY, SLOW_Z_FACTOR, _pack_medians
 from ml_analyzer.flock_history import (
     FILE_NAME,
+    STALE_SECONDS,
     STREAM,
+    WARN_DAYS,
     DaySummary,
     FlockStore,
     summarise_days,
@@ -311,3 +313,63 @@ def test_the_service_gives_every_farm_the_one_store(tmp_path: Path) -> None:
     assert one._flocks.path == tmp_path / FILE_NAME
     memory, _ = _detector_factories(AnalyzerConfig())
     assert memory()._flocks.path is None
+
+
+def _reference_flock_z(
+    store: FlockStore, houses: list[str], index: pd.DatetimeIndex
+) -> npt.NDArray[np.float64]:
+    """The z of `streams` as first written (per house, lists of deviations), as a reference."""
+
+    seconds = pd.DatetimeIndex(index).as_unit("ns").asi8 / 1e9
+    shape = (len(index), len(houses))
+    excess = [np.full(shape, np.nan) for _ in range(WARN_DAYS)]
+    spread = np.full(shape, np.nan)
+    for column, house in enumerate(houses):
+        timeline = store.deviations(house)
+        if not timeline:
+            continue
+        ends = np.array([d.end for d in timeline])
+        flock = np.array([d.flock for d in timeline])
+        day = np.array([d.growth_day for d in timeline])
+        position = np.searchsorted(ends, seconds, side="right") - 1
+        fresh = (position >= 0) & (seconds - ends[np.maximum(position, 0)] <= STALE_SECONDS)
+        at = np.where(fresh, position, -1)
+        chained = fresh.copy()
+        for lag in range(WARN_DAYS):
+            earlier = at - lag
+            chained &= earlier >= 0
+            if lag:
+                low = np.clip(earlier, 0, len(timeline) - 1)
+                high = np.clip(earlier + 1, 0, len(timeline) - 1)
+                chained &= (flock[low] == flock[high]) & (day[high] == day[low] + 1)
+            excess[lag][chained, column] = np.array([d.excess for d in timeline])[earlier[chained]]
+        spread[fresh, column] = np.array([d.spread for d in timeline])[at[fresh]]
+    packs = [np.nan_to_num(_pack_medians(values), nan=0.0) for values in excess]
+    residual = [values - pack for values, pack in zip(excess, packs, strict=True)]
+    with np.errstate(invalid="ignore"):
+        z: npt.NDArray[np.float64] = np.maximum(np.min(np.stack(residual), axis=0) / spread, 0.0)
+    return z
+
+
+def test_streams_equal_the_reference_with_gaps_and_houses_without_history() -> None:
+    store = FlockStore()
+    first = flock_frame(START, FLOCK_DAYS, 1.0, seed=1)
+    second_start = START + (FLOCK_DAYS + EMPTY_DAYS) * DAY
+    for house, seed, wear in (("h1", 21, 1.3), ("h2", 22, 1.0), ("h3", 23, 1.1)):
+        second = flock_frame(second_start, FLOCK_DAYS, wear, seed=seed)
+        if house == "h2":  # a day without data: its neighbours are not consecutive
+            second = second[
+                (second.index < second_start + 9 * DAY) | (second.index >= second_start + 10 * DAY)
+            ]
+        store.observe(house, Buffer(pd.concat([first, second])))
+    houses = ["h1", "h2", "h3", "h4"]  # h4 never reported a growth day
+    index = pd.date_range(second_start, second_start + 24 * DAY, freq="5min")
+    streams = store.streams(houses, index)
+    z = np.column_stack([stream.z.to_numpy() for stream in streams])
+    np.testing.assert_array_equal(z, _reference_flock_z(store, houses, index))
+    assert np.isfinite(z[:, 0]).any()
+    assert np.isnan(z[:, 3]).all()
+    # A second call (cached arrays) gives the same values; a store without any history NaN.
+    again = np.column_stack([stream.z.to_numpy() for stream in store.streams(houses, index)])
+    np.testing.assert_array_equal(again, z)
+    assert all(s.z.isna().all() for s in FlockStore().streams(houses, index))
