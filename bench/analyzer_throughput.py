@@ -17,7 +17,8 @@ Printed, one figure per line (`name: value unit`):
   points_per_second   window points divided by the refit time
   peak_rss            peak resident memory of the analyzer process (the loader runs apart)
 
-Usage: `.venv/bin/python bench/analyzer_throughput.py [--farms 50 --houses 8 --days 30 --ticks 5]`.
+Usage: `.venv/bin/python bench/analyzer_throughput.py [--farms 50 --houses 8 --days 30 --ticks 5]`
+(`--probes N` adds N temperature probe entities per house: the probe evidence on every tick).
 Targets: refit < 2 min on 2 cores, tick < 5 s, peak memory < 1 GiB.
 """
 
@@ -66,6 +67,16 @@ SIGNALS: dict[str, str | None] = {
     "heaters_running": None,
 }
 END = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def signals(probes: int = 0) -> dict[str, str | None]:
+    """The eight signals plus `probes` temperature probes per house (°C, one entity each).
+
+    The default (no probes) keeps the layout of the figures in DOCS.md comparable; a house with
+    three probes or more gets the probe evidence (each probe against the others)."""
+    return SIGNALS | {f"probe_temperature_{n}": "°C" for n in range(1, probes + 1)}
+
+
 BATCH_HOUSES = 4
 
 
@@ -74,11 +85,11 @@ def object_id(farm: int, house: int, role: str) -> str:
     return f"farm_{farm}_house_{house}_{role}"
 
 
-def _house_lines(farm: int, house: int, frame: Any) -> bytes:
+def _house_lines(farm: int, house: int, frame: Any, roles: dict[str, str | None]) -> bytes:
     """Line protocol for one house: measurement = unit (or the entity id), tags, field value."""
     seconds = frame.index.as_unit("s").asi8
     parts = []
-    for role, unit in SIGNALS.items():
+    for role, unit in roles.items():
         values = frame[role].to_numpy()
         keep = np.isfinite(values)
         name = object_id(farm, house, role)
@@ -97,13 +108,14 @@ def _house_lines(farm: int, house: int, frame: Any) -> bytes:
     return "".join(parts).encode()
 
 
-def _batches(farms: int, houses: int, days: int) -> Iterator[bytes]:
+def _batches(farms: int, houses: int, days: int, probes: int) -> Iterator[bytes]:
     scenario = Scenario(farms=farms, houses=houses, seed=7)
+    roles = signals(probes)
     chunk: list[bytes] = []
     for farm, house, frame in iter_house_frames(
-        scenario, END - timedelta(days=days), END, roles=list(SIGNALS)
+        scenario, END - timedelta(days=days), END, roles=list(roles)
     ):
-        chunk.append(_house_lines(farm, house, frame))
+        chunk.append(_house_lines(farm, house, frame, roles))
         if len(chunk) == BATCH_HOUSES:
             yield b"".join(chunk)
             chunk = []
@@ -111,14 +123,14 @@ def _batches(farms: int, houses: int, days: int) -> Iterator[bytes]:
         yield b"".join(chunk)
 
 
-def load(url: str, farms: int, houses: int, days: int) -> None:
+def load(url: str, farms: int, houses: int, days: int, probes: int = 0) -> None:
     """Generate and write all points (run in a separate process so its memory is not counted)."""
     host, port = url.removeprefix("http://").split(":")
     server = InfluxServer(url=url, host=host, port=int(port))
     server.create_database(DATABASE)
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = []
-        for body in _batches(farms, houses, days):
+        for body in _batches(farms, houses, days, probes):
             pending.append(pool.submit(server.write_lines, DATABASE, body, "s"))
             if len(pending) > 2:
                 pending.pop(0).result()
@@ -129,7 +141,7 @@ def load(url: str, farms: int, houses: int, days: int) -> None:
 class StandInHA:
     """Serves the registries of the simulated farms and accepts the reports."""
 
-    def __init__(self, farms: int, houses: int) -> None:
+    def __init__(self, farms: int, houses: int, probes: int = 0) -> None:
         self.devices: list[dict[str, Any]] = []
         self.entities: list[dict[str, Any]] = []
         self.states: list[dict[str, Any]] = []
@@ -139,7 +151,7 @@ class StandInHA:
                 identifier = f"F{farm}_{house}"
                 device_id = f"device_{farm}_{house}"
                 self.devices.append({"id": device_id, "identifiers": [["rotem_farm", identifier]]})
-                for role, unit in SIGNALS.items():
+                for role, unit in signals(probes).items():
                     entity_id = f"sensor.{object_id(farm, house, role)}"
                     self.entities.append(
                         {
@@ -250,12 +262,14 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} s ({min(values):.2f} .. {max(values):.2f})"
 
 
-async def measure(server: InfluxServer, farms: int, houses: int, ticks: int) -> None:
+async def measure(
+    server: InfluxServer, farms: int, houses: int, ticks: int, probes: int = 0
+) -> None:
     """Run the analyzer against the loaded server and print the figures."""
     config = AnalyzerConfig(
         influxdb=InfluxV1Config(host=server.host, port=server.port, database=DATABASE)
     )
-    ha = StandInHA(farms, houses)
+    ha = StandInHA(farms, houses, probes)
     detector_factory, history_factory = _detector_factories(config)
 
     def analyzer_factory() -> TimedAnalyzer:
@@ -329,21 +343,27 @@ def main() -> None:
     parser.add_argument("--houses", type=int, default=8)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--ticks", type=int, default=5, help="incremental ticks to measure")
+    parser.add_argument(
+        "--probes", type=int, default=0, help="temperature probes per house (default none)"
+    )
     args = parser.parse_args()
     with running_influxdb() as server:
         started = time.perf_counter()
         context = multiprocessing.get_context("spawn")
-        loader = context.Process(target=load, args=(server.url, args.farms, args.houses, args.days))
+        loader = context.Process(
+            target=load, args=(server.url, args.farms, args.houses, args.days, args.probes)
+        )
         loader.start()
         loader.join()
         if loader.exitcode != 0:
             raise SystemExit("loading the points failed")
-        total = args.farms * args.houses * len(SIGNALS) * args.days * 288
+        total = args.farms * args.houses * len(signals(args.probes)) * args.days * 288
         elapsed = time.perf_counter() - started
         print(f"grid_points: {total} points")
         print(f"load: {elapsed:.1f} s")
         print(f"load_rate: {total / elapsed:.0f} points/s")
-        asyncio.run(measure(server, args.farms, args.houses, args.ticks))
+        print(f"probes: {args.probes} per house")
+        asyncio.run(measure(server, args.farms, args.houses, args.ticks, args.probes))
 
 
 if __name__ == "__main__":
