@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, HouseResult
@@ -16,18 +17,21 @@ DAYS = 5
 HOUSES = ("1", "2", "3", "4")
 FAULT_AT = START + pd.Timedelta(days=4)
 
-Fault = Callable[[pd.DataFrame, np.ndarray], None]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]  # a row mask: True where the fault is active
+Fault = Callable[[pd.DataFrame, BoolArray], None]
 
 
-def _smooth_noise(rng: np.random.Generator, rows: int, scale: float, span: int = 12) -> np.ndarray:
+def _smooth_noise(rng: np.random.Generator, rows: int, scale: float, span: int = 12) -> FloatArray:
     raw = rng.normal(0.0, 1.0, rows + span)
     kernel = np.ones(span) / np.sqrt(span)
     return scale * np.convolve(raw, kernel, "valid")[:rows]
 
 
-def _daily_total(rate_per_row: np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
+def _daily_total(rate_per_row: FloatArray, index: pd.DatetimeIndex) -> FloatArray:
     day = index.normalize()
-    return pd.Series(rate_per_row, index=index).groupby(day).cumsum().to_numpy()
+    totals = pd.Series(rate_per_row, index=index).groupby(day).cumsum()
+    return np.asarray(totals, dtype=np.float64)  # the stubs lose the dtype through groupby
 
 
 def make_house(house: int, seed: int = 0, days: int = DAYS) -> pd.DataFrame:
@@ -75,8 +79,9 @@ def make_house(house: int, seed: int = 0, days: int = DAYS) -> pd.DataFrame:
 def finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Turn the per-row rates into the running daily totals the controller reports."""
     out = frame.copy()
-    out["water_daily"] = _daily_total(out.pop("_water_rate").to_numpy(), out.index)
-    out["feed_daily"] = _daily_total(out.pop("_feed_rate").to_numpy(), out.index)
+    index = pd.DatetimeIndex(out.index)
+    out["water_daily"] = _daily_total(out.pop("_water_rate").to_numpy(), index)
+    out["feed_daily"] = _daily_total(out.pop("_feed_rate").to_numpy(), index)
     return out
 
 
@@ -92,11 +97,11 @@ def make_farm(
     return farm
 
 
-def _ramp(active: np.ndarray, hours: float) -> np.ndarray:
+def _ramp(active: BoolArray, hours: float) -> FloatArray:
     return np.clip(np.cumsum(active) / (hours * 12.0), 0.0, 1.0)
 
 
-def heater_failure(frame: pd.DataFrame, active: np.ndarray) -> None:
+def heater_failure(frame: pd.DataFrame, active: BoolArray) -> None:
     frame.loc[active, "heaters_running"] = 8.0
     drop = 4.0 * _ramp(active, 3.0)
     for column in [c for c in frame.columns if "temperature" in c and c != "set_temperature"]:
@@ -104,38 +109,38 @@ def heater_failure(frame: pd.DataFrame, active: np.ndarray) -> None:
             frame[column] = frame[column] - drop
 
 
-def fan_failure(frame: pd.DataFrame, active: np.ndarray) -> None:
+def fan_failure(frame: pd.DataFrame, active: BoolArray) -> None:
     loss = _ramp(active, 1.0)
     frame["static_pressure"] = frame["static_pressure"] - 8.0 * loss
     frame["humidity"] = frame["humidity"] + 10.0 * loss
 
 
-def probe_drift(frame: pd.DataFrame, active: np.ndarray) -> None:
+def probe_drift(frame: pd.DataFrame, active: BoolArray) -> None:
     frame["probe_temperature_2"] = frame["probe_temperature_2"] + 1.5 * np.cumsum(active) / 288.0
 
 
-def probe_stuck(frame: pd.DataFrame, active: np.ndarray) -> None:
+def probe_stuck(frame: pd.DataFrame, active: BoolArray) -> None:
     first = int(np.argmax(active))
     frame.loc[active, "probe_temperature_2"] = frame["probe_temperature_2"].iloc[first]
 
 
-def probe_dropout(frame: pd.DataFrame, active: np.ndarray) -> None:
+def probe_dropout(frame: pd.DataFrame, active: BoolArray) -> None:
     frame.loc[active, "probe_temperature_2"] = np.nan
 
 
-def water_leak(frame: pd.DataFrame, active: np.ndarray) -> None:
+def water_leak(frame: pd.DataFrame, active: BoolArray) -> None:
     frame["_water_rate"] = frame["_water_rate"] * (1.0 + 0.6 * _ramp(active, 0.5))
 
 
-def water_blockage(frame: pd.DataFrame, active: np.ndarray) -> None:
+def water_blockage(frame: pd.DataFrame, active: BoolArray) -> None:
     frame["_water_rate"] = frame["_water_rate"] * (1.0 - 0.8 * _ramp(active, 2.0))
 
 
-def feed_stop(frame: pd.DataFrame, active: np.ndarray) -> None:
+def feed_stop(frame: pd.DataFrame, active: BoolArray) -> None:
     frame.loc[active, "_feed_rate"] = 0.0
 
 
-def controller_offline(frame: pd.DataFrame, active: np.ndarray) -> None:
+def controller_offline(frame: pd.DataFrame, active: BoolArray) -> None:
     recent = active & np.asarray(frame.index >= frame.index[-1] - pd.Timedelta(hours=1))
     frame.loc[recent, "connection"] = 0.0
     signals = [c for c in frame.columns if c != "connection" and not c.startswith("_")]
@@ -235,7 +240,7 @@ def test_controller_clock_jump_back_is_absorbed() -> None:
     farm = make_farm()
     frame = farm["4"]
     jumped = frame.iloc[-300:-200].copy()
-    jumped.index = jumped.index - pd.Timedelta(hours=1)
+    jumped.index = pd.DatetimeIndex(jumped.index) - pd.Timedelta(hours=1)
     farm["4"] = pd.concat([frame.iloc[:-200], jumped, frame.iloc[-200:]])
     assert not analyze(farm)["4"].anomaly
 

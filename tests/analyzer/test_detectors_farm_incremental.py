@@ -91,6 +91,7 @@ def test_ticks_decide_what_the_batch_run_decides(event: dict[str, object]) -> No
             results = analyzer.update(FarmHistory(new))
         before = stamp
         at = grid.get_loc(pd.Timestamp(stamp).ceil("5min"))
+        assert isinstance(at, int)  # a unique grid gives one position, not a slice or mask
         assert results, stamp
         for house, result in results.items():
             expected = judge(batch[house], "medium", at)

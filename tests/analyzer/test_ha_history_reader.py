@@ -84,7 +84,7 @@ async def test_statistics_and_raw_history(
 
 def test_statistics_answer_in_iso_and_epoch_forms() -> None:
     end_ms = pd.Timestamp(START + timedelta(minutes=5)).value / 1e6
-    answer = {
+    answer: dict[str, list[dict[str, Any]]] = {
         "sensor.a": [
             {"start": end_ms - 300_000, "end": end_ms, "mean": 21.0},
             {"start": end_ms, "end": end_ms + 300_000, "mean": None},

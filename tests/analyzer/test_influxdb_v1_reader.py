@@ -73,6 +73,7 @@ async def test_reads_ha_layout_in_one_query_per_measurement(
     house_2 = series["sensor.house_2_temperature"]
     assert len(house_2) == 12
     assert house_2.index[0] == pd.Timestamp(START)
+    assert isinstance(house_2.index, pd.DatetimeIndex)
     assert str(house_2.index.tz) == "UTC"
     assert house_2.iloc[3] == pytest.approx(22.3)
     assert series["sensor.house_3_humidity"].iloc[-1] == pytest.approx(71.0)

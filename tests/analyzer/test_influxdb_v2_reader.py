@@ -74,7 +74,9 @@ async def test_reader_maps_series_to_entities_one_query_per_measurement() -> Non
     # house_9 was not asked for; the binary_sensor with the same object id is another entity.
     assert sorted(series) == sorted(entity.entity_id for entity in ENTITIES)
     assert list(series["sensor.house_1_temperature"]) == [21.5, 21.7, 21.9]
-    assert str(series["sensor.house_2_temperature"].index.tz) == "UTC"
+    house_2 = series["sensor.house_2_temperature"].index
+    assert isinstance(house_2, pd.DatetimeIndex)
+    assert str(house_2.tz) == "UTC"
 
 
 @pytest.fixture

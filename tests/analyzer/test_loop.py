@@ -149,7 +149,7 @@ def _service(
         reader,
         factory,
         History,
-        clock=clock,  # type: ignore[arg-type]
+        clock=clock,
     )
     return service, ha, reader, clock, analyzers
 
@@ -301,7 +301,7 @@ async def test_one_bad_house_does_not_stop_the_others() -> None:
 
 async def test_no_result_means_nothing_published() -> None:
     service, ha, _, _, _ = _service()
-    service._analyzer_factory = _Silent  # type: ignore[method-assign,assignment]
+    service._analyzer_factory = _Silent
     result = await service.tick()
     assert result.ok
     assert result.scored_houses == 0
@@ -323,7 +323,7 @@ async def test_non_finite_score_is_not_published() -> None:
         def update(self, history: Any) -> dict[str, Any]:
             return {"GW1_1": FakeResult(anomaly_score=float("nan"))}
 
-    service._analyzer_factory = NaNAnalyzer  # type: ignore[method-assign,assignment]
+    service._analyzer_factory = NaNAnalyzer
     await service.tick()
     assert ha.calls == []
 
@@ -354,6 +354,7 @@ def test_house_frame_keeps_gaps_and_the_window() -> None:
     frame = house_frame(house, series, T0 + STEP, T0 + 4 * STEP)
     assert frame is not None
     assert list(frame.index) == list(index[1:])  # no filled row at T0 + 2 steps
+    assert isinstance(frame.index, pd.DatetimeIndex)
     assert str(frame.index.tz) == "UTC"
     assert frame["temperature"].tolist() == [2.0, 3.0]
     assert frame["humidity"].isna().tolist() == [False, True]

@@ -50,8 +50,10 @@ STORAGE_KEY = f"{DOMAIN}.manual_hilltop_entry"
 def find_device(hass: HomeAssistant, identifier: str, entry_id: str) -> dr.DeviceEntry | None:
     """Look a device up by identifier on every supported HA (the lookup changed in 2026.8)."""
     registry = dr.async_get(hass)
-    if hasattr(registry, "async_get_device_by_identifier"):
-        return registry.async_get_device_by_identifier((DOMAIN, identifier), entry_id)
+    lookup = getattr(registry, "async_get_device_by_identifier", None)
+    if lookup is not None:  # absent from the pinned HA, so mypy cannot see its return type
+        device: dr.DeviceEntry | None = lookup((DOMAIN, identifier), entry_id)
+        return device
     return registry.async_get_device(identifiers={(DOMAIN, identifier)})
 
 
@@ -372,7 +374,7 @@ async def test_edits_saved_on_unload_and_reloaded(
     assert stored["placement_date"] == "2026-10-30"
     assert state_of(hass, "sensor", 2, "placement_date").state == "2026-10-30"
 
-    await async_remove_manual_store(hass, entry)  # type: ignore[arg-type]
+    await async_remove_manual_store(hass, entry)
     await hass.async_block_till_done()
     assert STORAGE_KEY not in hass_storage
 
@@ -441,7 +443,7 @@ async def test_rotem_platform_modules_add_nothing_without_manual_farm(
 
     added: list[Any] = []
     for module in (button, date, number):
-        await module.async_setup_entry(hass, FakeEntry(), added.extend)  # type: ignore[arg-type]
+        await module.async_setup_entry(hass, FakeEntry(), added.extend)
     assert added == []
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from simulator import model
-from simulator.scenario import FarmOptions, FaultEvent, Scenario, resolve
+from simulator.scenario import FarmOptions, Fault, FaultEvent, Scenario, resolve
 from tests.simulator.simhelpers import START
 
 
@@ -18,13 +18,13 @@ def _farm(seed: int = 11, **options: float) -> model.FarmModel:
     return model.build_farms(scenario, START)[0]
 
 
-def _times(hours: float, step_minutes: float = 5.0, start: datetime = START) -> np.ndarray:
-    return model.epoch(start) + np.arange(0.0, hours * 3600.0, step_minutes * 60.0)
+def _times(hours: float, step_minutes: float = 5.0, start: datetime = START) -> model.FloatArray:
+    return model.floats(model.epoch(start) + np.arange(0.0, hours * 3600.0, step_minutes * 60.0))
 
 
 def _fault(
     kind: str, at: str, house: int = 2, duration: str | None = None, **params: float | str
-) -> model.Fault:
+) -> Fault:
     event = FaultEvent.from_dict(
         {"kind": kind, "farm": 1, "house": house, "at": at, "duration": duration, "params": params}
     )
@@ -32,7 +32,7 @@ def _fault(
 
 
 def test_set_point_curve_falls_from_chicks_to_slaughter() -> None:
-    days = np.arange(-1.0, 43.0)
+    days = np.arange(-1.0, 43.0, dtype=np.float64)
     curve = model.set_point_curve(days)
     assert 32.0 <= curve[1] <= 33.0  # day 0
     assert 20.0 <= curve[-1] <= 21.0  # day 42
