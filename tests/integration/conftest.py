@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Generator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
@@ -28,6 +30,20 @@ from custom_components.rotem_farm.rotemnet.parsing import parse_farm_info, parse
 
 CAPTURES = Path(__file__).parents[2].parent / "shared" / "rotem-captures"
 GATEWAY = "GW-0001"
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add the entry and set it up, all platforms, as Home Assistant does at start."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int = 5) -> None:
+    """Move the clock on so the coordinator's timer fires, and wait for the writes."""
+    freezer.tick(timedelta(minutes=minutes))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> str:

@@ -36,22 +36,10 @@ from custom_components.rotem_farm.rotemnet import (
     SiteSnapshot,
 )
 
-from .conftest import GATEWAY, state_of
+from .conftest import GATEWAY, poll, setup_entry, state_of
 
 TEMPERATURE_1 = "sensor.green_valley_house_1_temperature"
 CONNECTION_1 = "binary_sensor.green_valley_house_1_controller_connection"
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-
-async def _poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int = 5) -> None:
-    freezer.tick(timedelta(minutes=minutes))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
 
 
 def _without_house(site: SiteSnapshot, number: int) -> SiteSnapshot:
@@ -62,7 +50,7 @@ async def test_setup_and_unload(
     hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
 ) -> None:
     """Setup polls once (farm facts + site), creates devices; unload leaves nothing loaded."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     assert rotem_entry.state is ConfigEntryState.LOADED
     assert mock_client.get_farm_info.await_count == 1
     assert mock_client.get_site.await_count == 1
@@ -121,10 +109,10 @@ async def test_outage_and_recovery(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Everything goes unavailable while the cloud is down and comes back by itself."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     mock_client.get_site.side_effect = RotemConnectionError("down")
-    await _poll(hass, freezer)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
+    await poll(hass, freezer)
     assert state_of(hass, TEMPERATURE_1) == STATE_UNAVAILABLE
     assert state_of(hass, CONNECTION_1) == STATE_UNAVAILABLE
     outage_logs = [
@@ -135,7 +123,7 @@ async def test_outage_and_recovery(
     ]
     assert len(outage_logs) == 1
     mock_client.get_site.side_effect = None
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert state_of(hass, TEMPERATURE_1) == "30.0"
     recovered = [
         record
@@ -152,9 +140,9 @@ async def test_auth_failure_while_polling(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A session refused later starts reauthentication."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     mock_client.get_site.side_effect = RotemAuthError("refused")
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     flows = hass.config_entries.flow.async_progress()
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
@@ -167,10 +155,10 @@ async def test_offline_house(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An off-line controller makes its house unavailable except the connection sensor."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
     mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert state_of(hass, TEMPERATURE_1) == STATE_UNAVAILABLE
     assert state_of(hass, CONNECTION_1) == "off"
     assert state_of(hass, "sensor.green_valley_house_2_temperature") == "29.9"
@@ -186,25 +174,25 @@ async def test_dynamic_and_stale_houses(
 ) -> None:
     """A vanished house loses its device; a new house gets entities without a restart."""
     mock_client.get_site.return_value = _without_house(site, 6)
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     assert hass.states.get("sensor.green_valley_house_6_temperature") is None
 
     mock_client.get_site.return_value = site
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert state_of(hass, "sensor.green_valley_house_6_temperature") == "29.8"
     assert find_device(hass, (DOMAIN, f"{GATEWAY}_6"), rotem_entry.entry_id) is not None
 
     mock_client.get_site.return_value = _without_house(site, 3)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert find_device(hass, (DOMAIN, f"{GATEWAY}_3"), rotem_entry.entry_id) is None
     assert er.async_get(hass).async_get("sensor.green_valley_house_3_temperature") is None
 
     mock_client.get_site.return_value = replace(site, houses={})
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert find_device(hass, (DOMAIN, f"{GATEWAY}_1"), rotem_entry.entry_id) is not None
 
     mock_client.get_site.return_value = site
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert state_of(hass, "sensor.green_valley_house_3_temperature") == "29.9"
 
 
@@ -214,7 +202,7 @@ async def test_remove_config_entry_device(
     mock_client: MagicMock,
 ) -> None:
     """Only a house the cloud no longer reports can be deleted by the user."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     assert await async_setup_component(hass, "config", {})
     registry = dr.async_get(hass)
     current = find_device(hass, (DOMAIN, f"{GATEWAY}_1"), rotem_entry.entry_id)
@@ -237,7 +225,7 @@ async def test_options_change_reloads(
     mock_client: MagicMock,
 ) -> None:
     """New options take effect: the entry reloads and polls at the new interval."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     result = await hass.config_entries.options.async_init(rotem_entry.entry_id)
     await hass.config_entries.options.async_configure(
         result["flow_id"], {"update_interval": 15, "fetch_history": False, "target_age": 40}
@@ -261,14 +249,14 @@ async def test_daily_farm_info_refresh(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Farm facts are fetched once a day, not per poll, and keep the firmware current."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     for _ in range(12):
-        await _poll(hass, freezer)
+        await poll(hass, freezer)
     assert mock_client.get_farm_info.await_count == 1
     assert mock_client.get_site.await_count == 13
     mock_client.get_farm_info.return_value = replace(farm_info, gateway_version="4.7.0.1")
     freezer.tick(timedelta(days=1))
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert mock_client.get_farm_info.await_count == 2
     farm = find_device(hass, (DOMAIN, GATEWAY), rotem_entry.entry_id)
     assert farm is not None
@@ -276,7 +264,7 @@ async def test_daily_farm_info_refresh(
     # A failed daily refresh keeps yesterday's facts and the poll goes on.
     mock_client.get_farm_info.side_effect = RotemConnectionError("down")
     freezer.tick(timedelta(days=1))
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert state_of(hass, TEMPERATURE_1) == "30.0"
 
 
@@ -303,7 +291,7 @@ async def test_history_hourly_when_enabled(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """History is off by default; when on it is fetched hourly, never on every poll."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     assert mock_client.get_history.await_count == 0
     await hass.config_entries.async_unload(rotem_entry.entry_id)
 
@@ -315,9 +303,9 @@ async def test_history_hourly_when_enabled(
     assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "2024.0"
     assert state_of(hass, "sensor.green_valley_house_1_heater_run_time_yesterday") == "188.0"
     for _ in range(11):
-        await _poll(hass, freezer)
+        await poll(hass, freezer)
     assert mock_client.get_history.await_count == 12
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert mock_client.get_history.await_count == 24
 
 
@@ -336,7 +324,7 @@ async def test_history_errors(
     assert state_of(hass, TEMPERATURE_1) == "30.0"
     assert hass.states.get("sensor.green_valley_house_1_water_yesterday") is None
     mock_client.get_history.side_effect = RotemAuthError("refused")
-    await _poll(hass, freezer, minutes=61)
+    await poll(hass, freezer, minutes=61)
     flows = hass.config_entries.flow.async_progress()
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
@@ -349,11 +337,11 @@ async def test_alarm(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The controller siren shows as a problem."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     assert state_of(hass, "binary_sensor.green_valley_house_2_alarm") == "off"
     alarmed = replace(site.houses[2], alarm=True)
     mock_client.get_site.return_value = replace(site, houses={**site.houses, 2: alarmed})
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert state_of(hass, "binary_sensor.green_valley_house_2_alarm") == STATE_ON
 
 
@@ -365,7 +353,7 @@ async def test_remove_entry_deletes_store(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Removing the farm removes its stored flock dates and totals."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     freezer.tick(timedelta(seconds=30))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
@@ -385,7 +373,7 @@ async def test_missing_values_are_unknown(
     """A controller that reports no growth day or heaters gives unknown, never a made-up 0."""
     bare = replace(site.houses[1], growth_day=None, heaters=None)
     mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: bare})
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     for key in ("placement_date", "expected_harvest", "heaters_running", "growth_day"):
         assert state_of(hass, f"sensor.green_valley_house_1_{key}") == "unknown", key
 
@@ -407,7 +395,7 @@ async def test_placement_date_restored_and_kept(
             "water": {"day": today.isoformat(), "total": 100.0, "last": {"1": 900.0}},
         },
     }
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     assert state_of(hass, "sensor.green_valley_house_1_placement_date") == stored.isoformat()
     derived = today - timedelta(days=21)
     assert state_of(hass, "sensor.green_valley_house_2_placement_date") == derived.isoformat()

@@ -21,7 +21,6 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
 )
 
 from custom_components.rotem_farm.rotemnet import (
@@ -32,6 +31,8 @@ from custom_components.rotem_farm.rotemnet import (
     TemperatureUnit,
 )
 
+from .conftest import poll, setup_entry
+
 pytestmark = pytest.mark.usefixtures("mock_client")
 
 TEMPERATURE_1 = "sensor.green_valley_house_1_temperature"
@@ -41,18 +42,6 @@ ALARM_1 = "binary_sensor.green_valley_house_1_alarm"
 CONNECTION_1 = "binary_sensor.green_valley_house_1_controller_connection"
 # Fed by the analyzer, not by the poll: an outage of the cloud does not concern them.
 ANALYSIS_KEYS = ("anomaly", "anomaly_score", "failure_risk", "failure_subsystem", "last_analysis")
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-
-async def _poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    freezer.tick(timedelta(minutes=5))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
 
 
 def _state(hass: HomeAssistant, entity_id: str) -> State:
@@ -100,18 +89,18 @@ async def test_only_changed_entities_are_written(
 
     The house's new average temperature changes no farm total and nothing else of the house.
     """
-    await _setup(hass, rotem_entry)
-    await _poll(hass, freezer)  # a steady-state poll first
+    await setup_entry(hass, rotem_entry)
+    await poll(hass, freezer)  # a steady-state poll first
     # Values, not State objects: HA updates ``last_reported`` of an unchanged state in place.
     before = {
         entity_id: (_state(hass, entity_id).state, _state(hass, entity_id).last_reported)
         for entity_id in (TEMPERATURE_1, HUMIDITY_1, TEMPERATURE_2, ALARM_1)
     }
     changed = _record_changes(hass)
-    await _poll(hass, freezer)  # same answer again: nothing to write
+    await poll(hass, freezer)  # same answer again: nothing to write
     assert changed == []
     mock_client.get_site.return_value = _warmer_house_1(site)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert changed == [TEMPERATURE_1]
 
     temperature = _state(hass, TEMPERATURE_1)
@@ -130,8 +119,8 @@ async def test_outage_and_recovery_reach_every_entity(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An outage makes every polled entity unavailable; the recovery brings each one back."""
-    await _setup(hass, rotem_entry)
-    await _poll(hass, freezer)
+    await setup_entry(hass, rotem_entry)
+    await poll(hass, freezer)
     polled = _poll_entities(hass, rotem_entry)
     assert len(polled) > 100  # six houses and the farm
     before = {entity_id: _state(hass, entity_id).state for entity_id in polled}
@@ -143,13 +132,13 @@ async def test_outage_and_recovery_reach_every_entity(
     assert analysis
 
     mock_client.get_site.side_effect = RotemConnectionError("down")
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert {_state(hass, entity_id).state for entity_id in polled} == {STATE_UNAVAILABLE}
     assert {entity_id: _state(hass, entity_id).state for entity_id in analysis} == analysis
 
     mock_client.get_site.side_effect = None
     mock_client.get_site.return_value = site
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert {entity_id: _state(hass, entity_id).state for entity_id in polled} == before
 
 
@@ -161,13 +150,13 @@ async def test_offline_house_and_back_online(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An off-line house writes only its own entities; the connection sensor stays shown."""
-    await _setup(hass, rotem_entry)
-    await _poll(hass, freezer)
+    await setup_entry(hass, rotem_entry)
+    await poll(hass, freezer)
     humidity = _state(hass, HUMIDITY_1).state
     offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
     mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
     changed = _record_changes(hass)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, HUMIDITY_1).state == STATE_UNAVAILABLE
     assert _state(hass, CONNECTION_1).state == "off"
     assert changed
@@ -175,7 +164,7 @@ async def test_offline_house_and_back_online(
     assert TEMPERATURE_2 not in changed
 
     mock_client.get_site.return_value = site
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, HUMIDITY_1).state == humidity
     assert _state(hass, CONNECTION_1).state == "on"
 
@@ -188,12 +177,12 @@ async def test_unit_change_alone_is_written(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Same numbers in another unit are another state: the daily farm facts switch to °F."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     assert _state(hass, TEMPERATURE_1).state == "30.0"
     fahrenheit = replace(farm_info.units, temperature=TemperatureUnit.FAHRENHEIT.value)
     mock_client.get_farm_info.return_value = replace(farm_info, units=fahrenheit)
     freezer.tick(timedelta(days=1))
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     # Home Assistant shows the metric instance's °C: 30 °F is -1.1 °C.
     assert float(_state(hass, TEMPERATURE_1).state) == pytest.approx(-1.11, abs=0.01)
 
@@ -205,7 +194,7 @@ async def test_update_entity_polls_again(
     site: SiteSnapshot,
 ) -> None:
     """``homeassistant.update_entity`` on any entity asks the farm for a new reading."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     assert await async_setup_component(hass, "homeassistant", {})
     polls = mock_client.get_site.await_count
     mock_client.get_site.return_value = _warmer_house_1(site)
@@ -225,16 +214,16 @@ async def test_house_that_returns_is_followed_again(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A house that vanished and came back gets new entities that follow its values."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     without_1 = replace(site, houses={n: h for n, h in site.houses.items() if n != 1})
     mock_client.get_site.return_value = without_1
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert hass.states.get(TEMPERATURE_1) is None
     mock_client.get_site.return_value = site
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, TEMPERATURE_1).state == "30.0"
     mock_client.get_site.return_value = _warmer_house_1(site)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, TEMPERATURE_1).state == "31.0"
 
 
@@ -246,16 +235,16 @@ async def test_outage_and_recovery_are_written(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An unchanged value still goes unavailable in an outage and comes back afterwards."""
-    await _setup(hass, rotem_entry)
-    await _poll(hass, freezer)
+    await setup_entry(hass, rotem_entry)
+    await poll(hass, freezer)
     humidity = _state(hass, HUMIDITY_1).state
     mock_client.get_site.side_effect = RotemConnectionError("down")
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, HUMIDITY_1).state == STATE_UNAVAILABLE
     assert _state(hass, ALARM_1).state == STATE_UNAVAILABLE
     mock_client.get_site.side_effect = None
     mock_client.get_site.return_value = site
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, HUMIDITY_1).state == humidity
     assert _state(hass, ALARM_1).state != STATE_UNAVAILABLE
 
@@ -267,10 +256,10 @@ async def test_entity_added_during_an_outage_shows_unavailable(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """What an entity shows is read from the last poll only if that poll succeeded."""
-    await _setup(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry)
     coordinator = rotem_entry.runtime_data.coordinator
     assert coordinator is not None
     assert coordinator.shown_state(1, lambda house, snapshot: house is not None) is True
     mock_client.get_site.side_effect = RotemConnectionError("down")
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert coordinator.shown_state(1, lambda house, snapshot: house is not None) is None
