@@ -24,7 +24,6 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.rotem_farm.const import CONF_FETCH_HISTORY, DOMAIN
 from custom_components.rotem_farm.entity import find_device
 from custom_components.rotem_farm.rotemnet import (
-    ConnectionStatus,
     FarmInfo,
     History,
     HistoryKind,
@@ -145,24 +144,6 @@ async def test_auth_failure_while_polling(
     await poll(hass, freezer)
     flows = hass.config_entries.flow.async_progress()
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
-
-
-async def test_offline_house(
-    hass: HomeAssistant,
-    rotem_entry: MockConfigEntry,
-    mock_client: MagicMock,
-    site: SiteSnapshot,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """An off-line controller makes its house unavailable except the connection sensor."""
-    await setup_entry(hass, rotem_entry)
-    offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
-    mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
-    await poll(hass, freezer)
-    assert state_of(hass, TEMPERATURE_1) == STATE_UNAVAILABLE
-    assert state_of(hass, CONNECTION_1) == "off"
-    assert state_of(hass, "sensor.green_valley_house_2_temperature") == "29.9"
-    assert state_of(hass, "sensor.green_valley_farm_water_today") != STATE_UNAVAILABLE
 
 
 async def test_dynamic_and_stale_houses(
