@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from ml_analyzer.detectors.arrays import rolling_mean
 from ml_analyzer.detectors.farm import (
     PROBE_FLOOR,
     ROWS_PER_HOUR,
@@ -22,11 +23,16 @@ from ml_analyzer.detectors.farm import (
     FarmGrid,
     _probe_evidence,
     _robust_z,
-    _smooth,
     grid_evidence,
 )
 
 START = pd.Timestamp("2026-03-02T00:00:00Z")
+
+
+def _smooth(series: pd.Series, rows: int) -> pd.Series:
+    """The trailing mean the former code used (a third of the rows present)."""
+    values = rolling_mean(series.to_numpy(dtype=float), rows, max(rows // 3, 1))
+    return pd.Series(values, index=series.index, name=series.name)
 
 
 def _reference_probe_evidence(

@@ -396,19 +396,6 @@ def _pack_medians(values: FloatArray) -> FloatArray:
     return median
 
 
-def _wrap[Data: (pd.Series, pd.DataFrame)](like: Data, values: FloatArray) -> Data:
-    """`values` with the index (and name or columns) of `like`."""
-    if isinstance(like, pd.Series):
-        return pd.Series(values, index=like.index, name=like.name)
-    return pd.DataFrame(values, index=like.index, columns=like.columns)
-
-
-def _smooth[Data: (pd.Series, pd.DataFrame)](data: Data, rows: int) -> Data:
-    """Trailing mean over `rows` rows (a third of them present); a frame column by column."""
-    values = rolling_mean(data.to_numpy(dtype=float), rows, max(rows // 3, 1))
-    return _wrap(data, values)
-
-
 def _rate_values(total: FloatArray) -> FloatArray:
     """Increment per row of a running daily total that resets at local midnight.
 
@@ -420,11 +407,6 @@ def _rate_values(total: FloatArray) -> FloatArray:
     reset = step < -0.05 * np.abs(before)
     rate: FloatArray = np.maximum(np.where(reset, total, step), 0.0)
     return rate
-
-
-def _rate[Data: (pd.Series, pd.DataFrame)](total: Data) -> Data:
-    """_rate_values of a series or of each column of a frame."""
-    return _wrap(total, _rate_values(total.to_numpy(dtype=float)))
 
 
 def _pack_streams(
