@@ -441,6 +441,9 @@ def evaluate_houses(
     normal_water = birds * feed_per_bird * _WATER_PER_FEED / DAY
     water_rate = normal_water * rhythm * heat_stress * factors.water + normal_water * factors.leak
 
+    # The controller reports the air flow of its current ventilation step (Current_Level_CFM
+    # follows Vent_Level_Percents in the captures), so both move together, in whole percent.
+    level_percent = np.round(vent_command * 100.0)
     signals = {
         "temperature": average,
         "true_temperature": true_temperature,
@@ -451,10 +454,10 @@ def evaluate_houses(
         "humidity": np.clip(humidity, 20.0, 98.0),
         "static_pressure": np.maximum(static_pressure, 0.0),
         "target_pressure": target_pressure,
-        "vent_level_percent": np.round(vent_command * 100.0),
+        "vent_level_percent": level_percent,
         "vent_level": 1.0 + np.round(24.0 * vent_command),
         "min_vent_level": 1.0 + np.round(24.0 * min_vent),
-        "air_flow": vent_command * _column(houses, "max_air_flow"),
+        "air_flow": level_percent / 100.0 * _column(houses, "max_air_flow"),
         "vent_mode": np.where(tunnel, 2.0, 1.0),
         "heat_fraction": heat_fraction,
         "heaters_running": heaters_running,

@@ -196,6 +196,23 @@ def test_fan_failure_in_mild_weather_shows_as_more_commanded_air() -> None:
     assert np.all(signals["air_flow"][cooling] > 1.5 * normal["air_flow"][cooling])
 
 
+def test_air_flow_is_the_air_of_the_current_ventilation_step() -> None:
+    """As in the captures, Current_Level_CFM follows the whole-percent step (% CFM) and only it.
+
+    Level 17 is 17 % and 115,532 m³/h in every house of the captured farm: the controller
+    reports its step's air, not a continuously measured flow.
+    """
+    farm = _farm()
+    for house in farm.houses:
+        signals = model.evaluate(farm, house, _times(48))
+        percent, air = signals["vent_level_percent"], signals["air_flow"]
+        steps = percent > 0
+        ratio = air[steps] / percent[steps]
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-12)
+        np.testing.assert_array_equal(np.diff(air) != 0.0, np.diff(percent) != 0.0)
+        assert (np.diff(percent) == 0.0).mean() > 0.5  # steps hold for several polls
+
+
 def test_water_faults_change_water_at_their_time() -> None:
     farm = _farm()
     house = farm.houses[0]
