@@ -19,6 +19,13 @@ telling costs when nothing changed (so the rest is the writes: CPU per state wri
 uninterrupted run of the loop thread (every asyncio callback timed; a real Home Assistant polls
 each farm on its own timer, so this is what blocks the loop at once), and one farm polled alone.
 
+Last, the floor: what the same cycle costs the loop with nothing of this integration in it.
+The same fifty requests from a bare aiohttp session (same headers and cookie, body read, not
+parsed), and as many state writes as a cycle makes, from plain ``SensorEntity`` objects (a
+temperature with unit, state class and precision, value changed before each write) in the same
+Home Assistant instance, with one state-change listener as during the measured cycles. The
+difference between a cycle and this floor is what the integration itself adds.
+
     .venv/bin/python bench/ha_poll.py            # 1 farm x 8 houses and 50 farms x 8 houses
     .venv/bin/python bench/ha_poll.py --farms 5
 """
@@ -29,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import os
 import statistics
@@ -48,7 +56,15 @@ from aiohttp import ThreadedResolver
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from homeassistant import loader
-from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.components.sensor import (
+    DATA_COMPONENT as SENSOR_COMPONENT,
+)
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorStateClass,
+)
+from homeassistant.const import EVENT_STATE_CHANGED, UnitOfTemperature
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import aiohttp_client, frame
 from homeassistant.helpers import entity_registry as er
@@ -59,6 +75,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.rotem_farm.const import DOMAIN
 from custom_components.rotem_farm.coordinator import RotemFarmCoordinator
+from custom_components.rotem_farm.rotemnet import client as rotem_client
 
 ROOT = Path(__file__).resolve().parents[1]
 START = "2026-11-23T06:00:00Z"
@@ -392,7 +409,19 @@ async def run(farms: int) -> None:
                 sum(stat.size_diff for stat in growth) / 1024 / MEMORY_POLLS,
                 "KiB",
             )
-            (await _measure_breakdown(hass, coordinators)).print(label, farms)
+            breakdown = await _measure_breakdown(hass, coordinators)
+            breakdown.print(label, farms)
+            floor_http = await _bare_exchanges(coordinators)
+            floor_writes = await _bare_writes(hass, round(breakdown.writes))
+            floor = floor_http + floor_writes
+            figure(f"loop_cpu_floor_bare_aiohttp_exchanges_{label}", 1000 * floor_http, "ms")
+            figure(f"loop_cpu_floor_bare_state_writes_{label}", 1000 * floor_writes, "ms")
+            figure(f"loop_cpu_floor_total_{label}", 1000 * floor, "ms")
+            figure(
+                f"loop_cpu_integration_above_floor_median_{label}",
+                1000 * (statistics.median(loop) - floor),
+                "ms",
+            )
             for entry in hass.config_entries.async_entries(DOMAIN):
                 await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()
@@ -495,6 +524,94 @@ async def _measure_breakdown(
     )
 
 
+class _LocalResolver(ThreadedResolver):
+    """The plain threaded resolver, closable the way Home Assistant 2025.5+ closes its own."""
+
+    async def real_close(self) -> None:
+        """Close at Home Assistant's stop (newer releases call this, not ``close``)."""
+        await self.close()
+
+
+class _BareSensor(SensorEntity):
+    """A plain sensor, for the floor: Home Assistant's own cost of one state write."""
+
+    _attr_should_poll = False
+    _attr_device_class = SensorDeviceClass.TEMPERATURE
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_native_unit_of_measurement = UnitOfTemperature.CELSIUS
+    _attr_suggested_display_precision = 1
+
+    def __init__(self, number: int) -> None:
+        self._attr_name = f"Floor {number}"
+        self._attr_unique_id = f"bench_floor_{number}"
+        self._attr_native_value = 20.0
+
+
+async def _bare_exchanges(coordinators: list[RotemFarmCoordinator]) -> float:
+    """Loop CPU of every farm's site request from a bare aiohttp session (no client, no parse)."""
+    requests: list[tuple[str, bytes, dict[str, str], dict[str, str]]] = []
+    for coordinator in coordinators:
+        # The bench replays each client's session (its login and cookie are private state).
+        client = coordinator.client
+        login = client._login_result
+        cookie = client._session_cookie
+        assert login is not None
+        assert cookie is not None
+        body = {"prmSiteControllersInfoParams": {"GatewayCode": login.gateway_code}}
+        headers = {
+            "Accept": "application/json, text/plain, */*",
+            "Content-Type": "application/json;charset=UTF-8",
+            "userToken": login.user_token,
+            "farmConnectionToken": login.connection_token,
+            "userLanguage": "ENGLISH",
+        }
+        url = login.web_server_url + rotem_client._LEGACY_SERVICE_PATH + "GetSiteControllersInfo"
+        requests.append(
+            (url, json.dumps(body).encode(), headers, {rotem_client.SESSION_COOKIE: cookie})
+        )
+    async with aiohttp.ClientSession() as session:
+
+        async def post(
+            url: str, data: bytes, headers: dict[str, str], cookies: dict[str, str]
+        ) -> int:
+            async with session.post(url, data=data, headers=headers, cookies=cookies) as response:
+                return len(await response.read())
+
+        await asyncio.gather(*(post(*request) for request in requests))  # connections up
+        costs: list[float] = []
+        for _ in range(BREAKDOWN_POLLS):
+            started = time.monotonic()
+            loop_before = time.thread_time()
+            sizes = await asyncio.gather(*(post(*request) for request in requests))
+            costs.append(time.thread_time() - loop_before)
+            assert min(sizes) > 10_000, "the bare requests must get the whole site"
+            await _next_interval(started)
+    return statistics.median(costs)
+
+
+async def _bare_writes(hass: HomeAssistant, writes: int) -> float:
+    """Loop CPU of ``writes`` state writes of plain sensors in this Home Assistant instance."""
+    sensors = [_BareSensor(number) for number in range(writes)]
+    await hass.data[SENSOR_COMPONENT].async_add_entities(sensors)
+    await hass.async_block_till_done()
+
+    @callback
+    def listen(_event: Event[EventStateChangedData]) -> None:
+        """One listener, as the measured cycles had (a real instance has several)."""
+
+    stop = hass.bus.async_listen(EVENT_STATE_CHANGED, listen)
+    costs: list[float] = []
+    for step in range(BREAKDOWN_POLLS):
+        loop_before = time.thread_time()
+        for sensor in sensors:
+            sensor._attr_native_value = 20.0 + 0.1 * (step + 1)
+            sensor.async_write_ha_state()
+        costs.append(time.thread_time() - loop_before)
+        await asyncio.sleep(0)
+    stop()
+    return statistics.median(costs)
+
+
 async def main() -> None:
     """Run the requested sizes (default: one farm, then fifty)."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -506,9 +623,7 @@ async def main() -> None:
     with contextlib.ExitStack() as stack:
         if hasattr(aiohttp_client, "_async_make_resolver"):
             stack.enter_context(
-                patch.object(
-                    aiohttp_client, "_async_make_resolver", return_value=ThreadedResolver()
-                )
+                patch.object(aiohttp_client, "_async_make_resolver", return_value=_LocalResolver())
             )
         for farms in args.farms or [1, 50]:
             await run(farms)

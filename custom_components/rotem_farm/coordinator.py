@@ -200,6 +200,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
         self._placements: dict[int, tuple[date, int | None]] = {}
+        self._placement_inputs: dict[int, tuple[int | None, date]] = {}
         self._water = DailyTotal()
         self._feed = DailyTotal()
         self._watchers: dict[int | None, list[_Watcher]] = {}
@@ -359,8 +360,16 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         self._history_at = dt_util.utcnow()
 
     def _update_placements(self, site: SiteSnapshot, today: date) -> dict[int, date]:
-        """Keep each house's placement date stable within a flock (see flock.py)."""
+        """Keep each house's placement date stable within a flock (see flock.py).
+
+        A house whose growth day and local date are those of the last poll keeps its date
+        without recomputing it (most polls of a day).
+        """
         for number, house in site.houses.items():
+            inputs = (house.growth_day, today)
+            if self._placement_inputs.get(number) == inputs and number in self._placements:
+                continue
+            self._placement_inputs[number] = inputs
             stored, previous_day = self._placements.get(number, (None, None))
             placement = stable_placement_date(
                 stored, house.growth_day, today, previous_growth_day=previous_day

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Final, cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -380,6 +380,7 @@ async def async_setup_entry(
 
 
 type _SensorShown = tuple[bool, SensorValue, str | None]
+_NO_UNIT: Final = object()
 
 
 class _RotemCoordinatorSensor(RotemFarmCoordinatorEntity, SensorEntity):
@@ -388,16 +389,20 @@ class _RotemCoordinatorSensor(RotemFarmCoordinatorEntity, SensorEntity):
     def _show(self, shown: ShownState) -> None:
         """Set availability, value and unit (None: the poll failed, keep value and unit).
 
-        Home Assistant keeps its cached properties when an ``_attr_`` is set to an equal value.
+        A poll mostly changes the value alone, so availability and unit are set only when they
+        differ (reading an ``_attr_`` is cheap, setting one is a call into Home Assistant's
+        cache invalidation).
         """
         if shown is None:
             self._attr_available = False
             return
-        (
-            self._attr_available,
-            self._attr_native_value,
-            self._attr_native_unit_of_measurement,
-        ) = cast(_SensorShown, shown)
+        available, value, unit = cast(_SensorShown, shown)
+        if available != self._attr_available:
+            self._attr_available = available
+        self._attr_native_value = value
+        # Not set at all before the first reading (SensorEntity has no class default).
+        if unit != getattr(self, "_attr_native_unit_of_measurement", _NO_UNIT):
+            self._attr_native_unit_of_measurement = unit
 
 
 class RotemHouseSensor(RotemHouseCoordinatorEntity, _RotemCoordinatorSensor):
