@@ -200,7 +200,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
         self._placements: dict[int, tuple[date, int | None]] = {}
-        self._placement_inputs: dict[int, tuple[int | None, date]] = {}
+        self._placements_day: date | None = None
         self._water = DailyTotal()
         self._feed = DailyTotal()
         self._watchers: dict[int | None, list[_Watcher]] = {}
@@ -362,21 +362,21 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
     def _update_placements(self, site: SiteSnapshot, today: date) -> dict[int, date]:
         """Keep each house's placement date stable within a flock (see flock.py).
 
-        A house whose growth day and local date are those of the last poll keeps its date
-        without recomputing it (most polls of a day).
+        Within one local day a house whose growth day did not move keeps its date without
+        deriving it again (most polls of a day).
         """
+        same_day = today == self._placements_day
         for number, house in site.houses.items():
-            inputs = (house.growth_day, today)
-            if self._placement_inputs.get(number) == inputs and number in self._placements:
-                continue
-            self._placement_inputs[number] = inputs
             stored, previous_day = self._placements.get(number, (None, None))
+            if same_day and stored is not None and house.growth_day == previous_day:
+                continue
             placement = stable_placement_date(
                 stored, house.growth_day, today, previous_growth_day=previous_day
             )
             if placement is not None:
                 growth_day = house.growth_day if house.growth_day is not None else previous_day
                 self._placements[number] = (placement, growth_day)
+        self._placements_day = today
         return {number: placement for number, (placement, _) in self._placements.items()}
 
     @callback

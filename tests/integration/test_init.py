@@ -386,6 +386,38 @@ async def test_placement_date_restored_and_kept(
     )
 
 
+async def test_placement_date_follows_corrections_and_new_flocks_between_polls(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Polls of one day keep the date; a correction or a new flock the same day moves it."""
+    freezer.move_to(dt_util.start_of_local_day() + timedelta(hours=10))
+    today = dt_util.now().date()
+    entity_id = "sensor.green_valley_house_1_placement_date"
+
+    def report(growth_day: int) -> None:
+        house = replace(site.houses[1], growth_day=growth_day)
+        mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: house})
+
+    report(21)
+    await setup_entry(hass, rotem_entry)
+    assert state_of(hass, entity_id) == (today - timedelta(days=21)).isoformat()
+    await poll(hass, freezer)
+    assert state_of(hass, entity_id) == (today - timedelta(days=21)).isoformat()
+    report(25)  # the farmer corrected the growth day on the controller
+    await poll(hass, freezer)
+    assert state_of(hass, entity_id) == (today - timedelta(days=25)).isoformat()
+    report(0)  # a new flock, placed today
+    await poll(hass, freezer)
+    assert state_of(hass, entity_id) == today.isoformat()
+    report(1)  # the next morning: growth day 1, same flock, same date
+    await poll(hass, freezer, minutes=24 * 60)
+    assert state_of(hass, entity_id) == today.isoformat()
+
+
 async def test_history_without_finished_day(
     hass: HomeAssistant,
     rotem_entry: MockConfigEntry,
