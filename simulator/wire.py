@@ -14,7 +14,7 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -280,7 +280,7 @@ def command_general(
         "Humidity_1": number(v["humidity"], 0),
         "Static_Pressure": number(v["static_pressure"], 0),
     }
-    _fill_rows(data["General"], general)
+    _fill_rows(data["General"], general | _mortality_rows(farm, house, when, mine, v))
     view = data["General_View"][0]
     for key, value in general.items():
         if key in view:
@@ -305,6 +305,10 @@ def command_general(
     consumption = {
         "Daily_Water": number(v["water_daily"], 0),
         "Daily_Feed": number(v["feed_daily"], 0),
+        # Litres per kilogram of the day so far; the controller shows N/A before any feed.
+        "Daily_WaterFeedRate": number(v["water_daily"] / v["feed_daily"], 2)
+        if v["feed_daily"] >= 1.0
+        else "N/A",
     }
     _fill_rows(data["Consumption"], consumption)
     data["Consumption_View"][0].update(consumption)
@@ -330,6 +334,31 @@ def command_general(
     _fill_rows(data["HistoryTemp"], series)
     _fill_rows(data["HistoryTemp_View"], series)
     return envelope("cmd0", payload, context_id)
+
+
+def _mortality_rows(
+    farm: FarmModel,
+    house: HouseModel,
+    when: datetime,
+    faults: Sequence[Fault],
+    values: Mapping[str, float],
+) -> dict[str, str]:
+    """Today's dead birds as the farmer entered them: the model counts birds once a day, so
+    today's losses are yesterday's count minus today's, split between the sexes of a mixed
+    flock. No culls or moves. Empty outside a flock's first day onwards."""
+    day = values["growth_day"]
+    if math.isnan(day) or day < 1:
+        return {}
+    yesterday = house_report(farm, house, when - timedelta(days=1), faults).values["bird_count"]
+    dead = max(0, int(yesterday - values["bird_count"]))
+    return {
+        "TotalDailyMaleMortality": str(dead // 2),
+        "TotalDailyFemaleMortality": str(dead - dead // 2),
+        "TotalDailyMaleCult": "0",
+        "TotalDailyFemaleCult": "0",
+        "TotalDailyMaleMoved": "0",
+        "TotalDailyFemaleMoved": "0",
+    }
 
 
 def _fill_rows(rows: list[JsonDict], values: Mapping[str, str]) -> None:

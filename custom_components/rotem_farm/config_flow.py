@@ -36,6 +36,7 @@ from .const import (
     CONF_BASE_URL,
     CONF_CAPACITY,
     CONF_FARM_KIND,
+    CONF_FETCH_DETAILS,
     CONF_FETCH_HISTORY,
     CONF_HOUSES,
     CONF_LINKS,
@@ -326,6 +327,9 @@ class RotemFarmOptionsFlow(OptionsFlowBase):
             )
             fields[
                 vol.Required(CONF_FETCH_HISTORY, default=options.get(CONF_FETCH_HISTORY, False))
+            ] = BooleanSelector()
+            fields[
+                vol.Required(CONF_FETCH_DETAILS, default=options.get(CONF_FETCH_DETAILS, False))
             ] = BooleanSelector()
         fields[
             vol.Required(CONF_TARGET_AGE, default=options.get(CONF_TARGET_AGE, DEFAULT_TARGET_AGE))

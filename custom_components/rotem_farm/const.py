@@ -21,6 +21,7 @@ CONF_CAPACITY: Final = "capacity"  # manual farms: birds per house (optional)
 CONF_UPDATE_INTERVAL: Final = "update_interval"  # minutes
 CONF_TARGET_AGE: Final = "target_age"  # days, for the expected harvest date
 CONF_FETCH_HISTORY: Final = "fetch_history"
+CONF_FETCH_DETAILS: Final = "fetch_details"
 CONF_LINKS: Final = "links"  # manual farms: {house_number: {role: entity_id}}
 
 DEFAULT_UPDATE_INTERVAL: Final = timedelta(minutes=5)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import wraps
+from functools import partial, wraps
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -30,6 +30,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_FETCH_DETAILS,
     CONF_FETCH_HISTORY,
     CONF_UPDATE_INTERVAL,
     DEFAULT_UPDATE_INTERVAL,
@@ -42,6 +43,7 @@ from .rotemnet import (
     History,
     HistoryKind,
     House,
+    HouseDetails,
     RotemApiError,
     RotemAuthError,
     RotemClient,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
 
 FARM_INFO_INTERVAL = timedelta(days=1)
 HISTORY_INTERVAL = timedelta(hours=1)
+DETAILS_INTERVAL = timedelta(minutes=30)
 HISTORY_KINDS = (HistoryKind.WATER, HistoryKind.HEATERS)
 STORAGE_VERSION = 1
 
@@ -96,6 +99,8 @@ class RotemFarmSnapshot:
     farm_info: FarmInfo
     placement_dates: Mapping[int, date] = field(default_factory=dict)
     history: Mapping[tuple[int, HistoryKind], History] = field(default_factory=dict)
+    details: Mapping[int, HouseDetails] | None = None
+    """Each house's live page (None: the option is off; a house is missing until fetched)."""
     farm_water_daily: float | None = None
     farm_feed_daily: float | None = None
 
@@ -196,6 +201,8 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         self._farm_info_at: datetime | None = None
         self._history: dict[tuple[int, HistoryKind], History] = {}
         self._history_at: datetime | None = None
+        self._details: dict[int, HouseDetails] = {}
+        self._details_at: datetime | None = None
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
@@ -272,6 +279,11 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         """Whether the user asked for the daily history tables (more requests)."""
         return bool(self.config_entry.options.get(CONF_FETCH_HISTORY, False))
 
+    @property
+    def fetch_details(self) -> bool:
+        """Whether the user asked for each house's live page (mortality, water/feed ratio)."""
+        return bool(self.config_entry.options.get(CONF_FETCH_DETAILS, False))
+
     async def _async_setup(self) -> None:
         """Fetch the farm's facts once and restore the stored flock and totals state."""
         await self._async_fetch_farm_info()
@@ -303,6 +315,10 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             self._history_at is None or now - self._history_at >= HISTORY_INTERVAL
         ):
             await self._async_refresh_history(site)
+        if self.fetch_details and (
+            self._details_at is None or now - self._details_at >= DETAILS_INTERVAL
+        ):
+            await self._async_refresh_details(site)
         assert self.farm_info is not None  # set by _async_setup
         today = dt_util.now().date()
         snapshot = RotemFarmSnapshot(
@@ -310,6 +326,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             farm_info=self.farm_info,
             placement_dates=self._update_placements(site, today),
             history=dict(self._history) if self.fetch_history else {},
+            details=dict(self._details) if self.fetch_details else None,
             farm_water_daily=self._water.update(
                 {
                     number: house.water_daily
@@ -345,19 +362,47 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
 
     async def _async_refresh_history(self, site: SiteSnapshot) -> None:
         """Fetch water and heater history per online house; failures keep the old tables."""
+        for kind in HISTORY_KINDS:
+            tables = await self._async_fetch_per_house(
+                site, partial(self.client.get_history, kind=kind), f"History {kind.name}"
+            )
+            self._history.update({(number, kind): table for number, table in tables.items()})
+        self._history_at = dt_util.utcnow()
+
+    async def _async_refresh_details(self, site: SiteSnapshot) -> None:
+        """Fetch each online house's live page; a failure keeps that house's previous one.
+
+        A house that left the cloud's answer loses its page, so it cannot show a value again.
+        """
+        for number in set(self._details) - set(site.houses):
+            del self._details[number]
+        self._details.update(
+            await self._async_fetch_per_house(site, self.client.get_house_details, "Details")
+        )
+        self._details_at = dt_util.utcnow()
+
+    async def _async_fetch_per_house[T](
+        self, site: SiteSnapshot, fetch: Callable[[int], Awaitable[T]], what: str
+    ) -> dict[int, T]:
+        """Fetch one slow-cadence answer per online house, one after the other.
+
+        Returns the answers by house number. A refused session starts reauthentication; any
+        other failure leaves that house out (logged at debug level: the next round retries),
+        so the caller keeps what it had.
+        """
+        answers: dict[int, T] = {}
         for number, house in site.houses.items():
             if not house.online:
                 continue
-            for kind in HISTORY_KINDS:
-                try:
-                    self._history[(number, kind)] = await self.client.get_history(number, kind)
-                except RotemAuthError as err:
-                    raise ConfigEntryAuthFailed(
-                        translation_domain=DOMAIN, translation_key="auth_failed"
-                    ) from err
-                except RotemError as err:
-                    LOGGER.debug("History %s of house %s not fetched: %s", kind.name, number, err)
-        self._history_at = dt_util.utcnow()
+            try:
+                answers[number] = await fetch(number)
+            except RotemAuthError as err:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="auth_failed"
+                ) from err
+            except RotemError as err:
+                LOGGER.debug("%s of house %s not fetched: %s", what, number, err)
+        return answers
 
     def _update_placements(self, site: SiteSnapshot, today: date) -> dict[int, date]:
         """Keep each house's placement date stable within a flock (see flock.py).

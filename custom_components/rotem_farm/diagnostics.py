@@ -71,6 +71,7 @@ async def async_get_config_entry_diagnostics(
         result["history_tables"] = sorted(
             f"{number}:{kind.name}" for number, kind in snapshot.history
         )
+        result["detail_pages"] = None if snapshot.details is None else sorted(snapshot.details)
         result["client_stats"] = asdict(coordinator.client.stats)
         result["last_update_success"] = coordinator.last_update_success
     if data.manual is not None:

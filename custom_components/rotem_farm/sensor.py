@@ -40,7 +40,7 @@ from .entity import (
 )
 from .flock import expected_harvest_date
 from .manual import manual_house_sensors
-from .rotemnet import Equipment, HistoryKind, House, Units
+from .rotemnet import Equipment, HistoryKind, House, HouseDetails, Units
 
 PARALLEL_UPDATES = 0
 # Newest Home Assistant deprecates CONCENTRATION_PARTS_PER_MILLION; the unit string is stable.
@@ -107,6 +107,25 @@ def _heater_minutes_yesterday(house: House, snapshot: RotemFarmSnapshot) -> floa
         value for key, value in values.items() if key.startswith("Heater_") and value is not None
     ]
     return sum(minutes) if minutes else None
+
+
+def _details(house: House, snapshot: RotemFarmSnapshot) -> HouseDetails | None:
+    """The house's live page (fetched every 30 minutes when the option is on), if any yet."""
+    return None if snapshot.details is None else snapshot.details.get(house.number)
+
+
+def _mortality_today(house: House, snapshot: RotemFarmSnapshot) -> int | None:
+    details = _details(house, snapshot)
+    return None if details is None else details.mortality.total
+
+
+def _water_feed_ratio(house: House, snapshot: RotemFarmSnapshot) -> float | None:
+    details = _details(house, snapshot)
+    return None if details is None else details.water_feed_ratio
+
+
+def _fetching_details(house: House, snapshot: RotemFarmSnapshot) -> bool:
+    return snapshot.details is not None
 
 
 def _temperature(
@@ -297,6 +316,21 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda house, snapshot, entry: _heater_minutes_yesterday(house, snapshot),
         exists_fn=lambda house, snapshot: (house.number, HistoryKind.HEATERS) in snapshot.history,
+    ),
+    RotemHouseSensorDescription(
+        key="mortality_today",
+        translation_key="mortality_today",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda house, snapshot, entry: _mortality_today(house, snapshot),
+        exists_fn=_fetching_details,
+    ),
+    RotemHouseSensorDescription(
+        key="water_feed_ratio",
+        translation_key="water_feed_ratio",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda house, snapshot, entry: _water_feed_ratio(house, snapshot),
+        exists_fn=_fetching_details,
     ),
 )
 

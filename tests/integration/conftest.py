@@ -147,6 +147,7 @@ def mock_client(site: SiteSnapshot, farm_info: FarmInfo) -> Generator[MagicMock]
     client.get_site = AsyncMock(return_value=site)
     client.get_farm_info = AsyncMock(return_value=farm_info)
     client.get_history = AsyncMock()
+    client.get_house_details = AsyncMock()
     client.gateway_code = GATEWAY
     client.stats = ClientStats(requests=3, logins=1, bytes_received=1000)
     with (

@@ -12,6 +12,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rotem_farm.const import (
+    CONF_FETCH_DETAILS,
     CONF_FETCH_HISTORY,
     CONF_LINKS,
     CONF_TARGET_AGE,
@@ -234,7 +235,7 @@ async def test_reconfigure_manual(hass: HomeAssistant) -> None:
 
 
 async def test_options_rotem(hass: HomeAssistant, rotem_entry: MockConfigEntry) -> None:
-    """Interval, history and target age are stored as typed options."""
+    """Interval, history, house details and target age are stored as typed options."""
     rotem_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(rotem_entry.entry_id)
     assert result["step_id"] == "init"
@@ -243,16 +244,23 @@ async def test_options_rotem(hass: HomeAssistant, rotem_entry: MockConfigEntry) 
     assert set(schema.schema) == {
         CONF_UPDATE_INTERVAL,
         CONF_FETCH_HISTORY,
+        CONF_FETCH_DETAILS,
         CONF_TARGET_AGE,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {CONF_UPDATE_INTERVAL: 10.0, CONF_FETCH_HISTORY: True, CONF_TARGET_AGE: 38.0},
+        {
+            CONF_UPDATE_INTERVAL: 10.0,
+            CONF_FETCH_HISTORY: True,
+            CONF_FETCH_DETAILS: True,
+            CONF_TARGET_AGE: 38.0,
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert rotem_entry.options == {
         CONF_UPDATE_INTERVAL: 10,
         CONF_FETCH_HISTORY: True,
+        CONF_FETCH_DETAILS: True,
         CONF_TARGET_AGE: 38,
     }
 

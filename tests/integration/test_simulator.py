@@ -7,7 +7,7 @@ and the entity states must match what the simulator says it reports (``/_sim/tru
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -18,7 +18,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.rotem_farm.const import DOMAIN
+from custom_components.rotem_farm.const import CONF_FETCH_DETAILS, DOMAIN
+from simulator.report import house_report
 from simulator.scenario import Scenario
 from simulator.server import Simulation, SimulatorServer
 
@@ -90,5 +91,19 @@ async def test_entities_match_simulator_truth(
         assert state("binary_sensor", number, "connection") == STATE_ON
     total = sum(house["values"]["water_daily"] for house in farm["houses"])
     assert float(state("sensor", None, "water_daily")) == pytest.approx(total, abs=2)
+
+    # Detailed house data: each house's live page, over the same sockets.
+    hass.config_entries.async_update_entry(entry, options={CONF_FETCH_DETAILS: True})
+    await hass.async_block_till_done()  # the options change reloads the farm
+    model = simulator.simulation.farms[0]
+    for house in farm["houses"]:
+        values, number = house["values"], house["house"]
+        yesterday = house_report(model, model.houses[number - 1], START - timedelta(days=1), [])
+        dead = yesterday.values["bird_count"] - values["bird_count"]
+        assert dead > 0, "every house of this farm has a flock past its first day"
+        assert float(state("sensor", number, "mortality_today")) == dead
+        assert float(state("sensor", number, "water_feed_ratio")) == pytest.approx(
+            values["water_daily"] / values["feed_daily"], abs=0.011
+        )
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

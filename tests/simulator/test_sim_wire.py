@@ -128,6 +128,43 @@ def test_command_0_keeps_the_capture_sections(simulation: Simulation) -> None:
         assert list(row) == list(real_row)
 
 
+def test_command_0_counts_todays_dead_birds_and_the_water_feed_ratio(
+    simulation: Simulation,
+) -> None:
+    """Mortality is yesterday's bird count minus today's (the farmer's daily entry), split
+    over both sexes; water per feed is the day's litres per kilogram. Nothing before day 1."""
+    farm = simulation.farms[0]
+    house = farm.houses[0]
+    when = START + timedelta(days=10, hours=4)
+
+    def general(at: Any) -> dict[str, Any]:
+        answer = wire.command_general(farm, house, at, [], "ctx")
+        data = answer["reponseObj"]["dsData"]
+        return {
+            row["ParameterKeyName"]: row["ParameterValue"]
+            for row in (*data["General"], *data["Consumption"])
+        }
+
+    today, yesterday = general(when), general(when - timedelta(days=1))
+    dead = int(today["TotalDailyMaleMortality"]) + int(today["TotalDailyFemaleMortality"])
+    birds = int(yesterday["Current_Birds_Count_In_House"]) - int(
+        today["Current_Birds_Count_In_House"]
+    )
+    assert dead == birds > 0
+    assert abs(int(today["TotalDailyMaleMortality"]) - dead / 2) <= 0.5
+    assert today["TotalDailyMaleCult"] == "0"
+    ratio = float(today["Daily_WaterFeedRate"])
+    assert ratio == pytest.approx(float(today["Daily_Water"]) / float(today["Daily_Feed"]), 0.02)
+    assert 1.2 < ratio < 3.0
+    # Placement day or empty house: nothing counted, the rows stay null as in the capture.
+    before = next(
+        page
+        for days in range(80)
+        if (page := general(START - timedelta(days=days)))["Growth_Day"] in ("", "0")
+    )
+    assert before["TotalDailyMaleMortality"] is None
+
+
 @pytest.mark.parametrize(
     ("command", "name"),
     [

@@ -1,0 +1,143 @@
+"""The optional detailed house data (each house's live page, RNBL CommandID 0).
+
+Off by default; when on, fetched for every online house at most every 30 minutes, never on
+every poll, and it feeds *Mortality today* and *Water/feed ratio*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from unittest.mock import MagicMock
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.rotem_farm.const import CONF_FETCH_DETAILS
+from custom_components.rotem_farm.rotemnet import (
+    ConnectionStatus,
+    HouseDetails,
+    Mortality,
+    RotemApiError,
+    RotemAuthError,
+    SiteSnapshot,
+)
+from custom_components.rotem_farm.rotemnet.parsing import parse_house_details
+
+from .conftest import capture, poll, state_of
+
+MORTALITY_1 = "sensor.green_valley_house_1_mortality_today"
+RATIO_1 = "sensor.green_valley_house_1_water_feed_ratio"
+
+
+def _details(house_number: int) -> HouseDetails:
+    """A live page with counts: house N lost N + 2 birds today, 1.8N L of water per kg."""
+    return HouseDetails(
+        house_number=house_number,
+        water_feed_ratio=1.8 * house_number,
+        mortality=Mortality(male_mortality=house_number, female_mortality=1, female_cull=1),
+    )
+
+
+async def _set_up_with_details(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options={CONF_FETCH_DETAILS: True})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_details_off_by_default_then_every_30_minutes(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """No request and no entity without the option; with it, one page per house per 30 min."""
+    mock_client.get_house_details.side_effect = _details
+    rotem_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_client.get_house_details.await_count == 0
+    assert hass.states.get(MORTALITY_1) is None
+    assert await hass.config_entries.async_unload(rotem_entry.entry_id)
+
+    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_DETAILS: True})
+    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_client.get_house_details.await_count == 6  # the six online houses
+    assert state_of(hass, MORTALITY_1) == "3"  # dead and culled, both sexes
+    assert state_of(hass, RATIO_1) == "1.8"
+    assert state_of(hass, "sensor.green_valley_house_4_mortality_today") == "6"
+    for _ in range(5):
+        await poll(hass, freezer)
+    assert mock_client.get_house_details.await_count == 6
+    await poll(hass, freezer)
+    assert mock_client.get_house_details.await_count == 12
+    assert mock_client.get_site.await_count == 8  # setups and every poll: one request each
+
+
+async def test_details_of_the_captured_house_are_unknown(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """The captured controller counts no mortality and shows N/A: unknown, never a made-up 0."""
+    page = capture("RNBL_GetCommandData-cmd0-general.json")
+    mock_client.get_house_details.side_effect = lambda number: parse_house_details(page, number)
+    await _set_up_with_details(hass, rotem_entry)
+    assert state_of(hass, MORTALITY_1) == "unknown"
+    assert state_of(hass, RATIO_1) == "unknown"
+
+
+async def test_details_errors_keep_the_last_page_and_refused_session_reauths(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A failed page leaves the value unknown, then the last good one; refusal asks reauth."""
+    mock_client.get_house_details.side_effect = RotemApiError("no page")
+    await _set_up_with_details(hass, rotem_entry)
+    assert state_of(hass, MORTALITY_1) == "unknown"
+    mock_client.get_house_details.side_effect = _details
+    await poll(hass, freezer, minutes=30)
+    assert state_of(hass, MORTALITY_1) == "3"
+    mock_client.get_house_details.side_effect = RotemApiError("no page")
+    await poll(hass, freezer, minutes=30)
+    assert state_of(hass, MORTALITY_1) == "3"
+    mock_client.get_house_details.side_effect = RotemAuthError("refused")
+    await poll(hass, freezer, minutes=30)
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_details_follow_the_house(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An off-line house is neither asked nor shown; a vanished house's page is dropped."""
+    mock_client.get_house_details.side_effect = _details
+    await _set_up_with_details(hass, rotem_entry)
+    offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
+    mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
+    mock_client.get_house_details.reset_mock()
+    await poll(hass, freezer, minutes=30)
+    assert sorted(call.args[0] for call in mock_client.get_house_details.await_args_list) == [
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
+    assert state_of(hass, MORTALITY_1) == STATE_UNAVAILABLE
+    assert state_of(hass, "sensor.green_valley_house_2_mortality_today") == "4"
+    mock_client.get_site.return_value = replace(
+        site, houses={n: h for n, h in site.houses.items() if n != 6}
+    )
+    await poll(hass, freezer, minutes=30)
+    details = rotem_entry.runtime_data.coordinator.data.details
+    assert details is not None
+    assert sorted(details) == [1, 2, 3, 4, 5]
