@@ -372,7 +372,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
     async def _async_refresh_details(self, site: SiteSnapshot) -> None:
         """Fetch each online house's live page; a failure keeps that house's previous one.
 
-        A house that left the cloud's answer loses its page, so it cannot show a value again.
+        Each round also drops the pages of houses the cloud no longer reports.
         """
         for number in set(self._details) - set(site.houses):
             del self._details[number]
