@@ -18,7 +18,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.rotem_farm.const import CONF_FETCH_DETAILS, DOMAIN
+from custom_components.rotem_farm.const import (
+    CONF_FETCH_DETAILS,
+    CONF_FETCH_HISTORY,
+    CONF_TARGET_AGE,
+    CONF_UPDATE_INTERVAL,
+    DOMAIN,
+)
 from simulator.report import house_report
 from simulator.scenario import Scenario
 from simulator.server import Simulation, SimulatorServer
@@ -93,8 +99,18 @@ async def test_entities_match_simulator_truth(
     assert float(state("sensor", None, "water_daily")) == pytest.approx(total, abs=2)
 
     # Detailed house data: each house's live page, over the same sockets.
-    hass.config_entries.async_update_entry(entry, options={CONF_FETCH_DETAILS: True})
-    await hass.async_block_till_done()  # the options change reloads the farm
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_UPDATE_INTERVAL: 5,
+            CONF_FETCH_HISTORY: False,
+            CONF_FETCH_DETAILS: True,
+            CONF_TARGET_AGE: 42,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # saving the options reloads the farm
     model = simulator.simulation.farms[0]
     for house in farm["houses"]:
         values, number = house["values"], house["house"]
