@@ -539,18 +539,19 @@ class DemoStack:
         entry_id: str = flow["result"]["entry_id"]
         return entry_id
 
-    async def set_update_interval(self, entry_id: str, minutes: float) -> None:
-        """Set a Rotem entry's polling interval through its options flow."""
+    async def set_rotem_options(self, entry_id: str, minutes: float) -> None:
+        """Set a Rotem entry's polling interval and turn on its detailed house data (mortality,
+        water/feed ratio), through its options flow."""
         flow = await self.ha.options_flow_start(entry_id)
         if flow.get("type") == "menu":
             options = flow.get("menu_options") or []
             choice = next((o for o in options if "init" in o or "settings" in o), options[0])
             flow = await self.ha.options_flow_step(flow["flow_id"], {"next_step_id": choice})
         flow = await self.ha.options_flow_step(
-            flow["flow_id"], fill_form(flow, {"update_interval": minutes})
+            flow["flow_id"], fill_form(flow, {"update_interval": minutes, "fetch_details": True})
         )
         if flow.get("type") != "create_entry":
-            raise HomeAssistantError(f"options flow refused the interval: {flow.get('errors')}")
+            raise HomeAssistantError(f"options flow refused the options: {flow.get('errors')}")
 
     async def house_devices(self) -> list[dict[str, Any]]:
         """The rotem_farm house devices."""
@@ -681,8 +682,9 @@ class DemoStack:
         await self.start_home_assistant()
         log("adding the Rotem farm through the config flow")
         entry_id = await self.add_rotem_farm()
-        # Poll every minute (the options flow's minimum; the default is 5) so the farm is lively.
-        await self.set_update_interval(entry_id, 1)
+        # Poll every minute (the options flow's minimum; the default is 5) so the farm is lively,
+        # and show each house's mortality and water/feed ratio (detailed house data).
+        await self.set_rotem_options(entry_id, 1)
         log(f"adding the manual farm {MANUAL_FARM_NAME!r} and linking its helpers")
         await self.add_manual_farm()
         await self.wait_for_values()
@@ -912,6 +914,8 @@ HOUSE_ROWS: tuple[tuple[str, str], ...] = (
     ("expected_harvest", "Expected harvest"),
     ("water_daily", "Water today"),
     ("feed_daily", "Feed today"),
+    ("mortality_today", "Mortality today"),
+    ("water_feed_ratio", "Water/feed ratio"),
 )
 #: The badge row: controller alarm and the analyzer's verdict.
 HOUSE_BADGES: tuple[tuple[str, str], ...] = (

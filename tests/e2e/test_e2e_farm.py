@@ -168,7 +168,7 @@ def test_dashboard_shows_a_card_per_house(e2e: Stack, tmp_path: Path) -> None:
                 what="the 24-hour history charts",
             )
             # Entity icons arrive from the backend after the cards render (frontend/get_icons).
-            icons_per_house = 11
+            icons_per_house = 13
             await wait_until(
                 lambda: browser.evaluate(
                     f"{COUNT_ICONS_JS} >= {icons_per_house * len(houses)} || null"
@@ -180,7 +180,16 @@ def test_dashboard_shows_a_card_per_house(e2e: Stack, tmp_path: Path) -> None:
             return text, int(charts), png
 
     text, charts, png = e2e.run(look())
-    for label in ("Temperature", "Set point", "Humidity", "Growth day", "Water today", "Anomaly"):
+    for label in (
+        "Temperature",
+        "Set point",
+        "Humidity",
+        "Growth day",
+        "Water today",
+        "Mortality today",
+        "Water/feed ratio",
+        "Anomaly",
+    ):
         assert label in text
     assert charts >= len(houses)
     image = Image.open(io.BytesIO(png)).convert("RGB")
