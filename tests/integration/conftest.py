@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -32,11 +32,24 @@ CAPTURES = Path(__file__).parents[2].parent / "shared" / "rotem-captures"
 GATEWAY = "GW-0001"
 
 
-async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Add the entry and set it up, all platforms, as Home Assistant does at start."""
-    entry.add_to_hass(hass)
+async def setup_entry(
+    hass: HomeAssistant, entry: MockConfigEntry, *, options: Mapping[str, Any] | None = None
+) -> None:
+    """Add the entry (unless added already) and set it up, all platforms, as at start.
+
+    ``options`` are stored first, as if the options flow had saved them before the start.
+    """
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
+    if options is not None:
+        hass.config_entries.async_update_entry(entry, options=options)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def flows_in_progress(hass: HomeAssistant) -> list[str]:
+    """The source of every config flow in progress (a started reauthentication: ``reauth``)."""
+    return [flow["context"]["source"] for flow in hass.config_entries.flow.async_progress()]
 
 
 async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int = 5) -> None:

@@ -26,8 +26,9 @@ from custom_components.rotem_farm.rotemnet import (
 )
 from custom_components.rotem_farm.rotemnet.parsing import parse_house_details
 
-from .conftest import capture, poll, state_of
+from .conftest import capture, flows_in_progress, poll, setup_entry, state_of
 
+DETAILS_ON = {CONF_FETCH_DETAILS: True}
 MORTALITY_1 = "sensor.green_valley_house_1_mortality_today"
 RATIO_1 = "sensor.green_valley_house_1_water_feed_ratio"
 
@@ -41,13 +42,6 @@ def _details(house_number: int) -> HouseDetails:
     )
 
 
-async def _set_up_with_details(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, options={CONF_FETCH_DETAILS: True})
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-
 async def test_details_off_by_default_then_every_30_minutes(
     hass: HomeAssistant,
     rotem_entry: MockConfigEntry,
@@ -56,16 +50,12 @@ async def test_details_off_by_default_then_every_30_minutes(
 ) -> None:
     """No request and no entity without the option; with it, one page per house per 30 min."""
     mock_client.get_house_details.side_effect = _details
-    rotem_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, rotem_entry)
     assert mock_client.get_house_details.await_count == 0
     assert hass.states.get(MORTALITY_1) is None
     assert await hass.config_entries.async_unload(rotem_entry.entry_id)
 
-    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_DETAILS: True})
-    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, rotem_entry, options=DETAILS_ON)
     assert mock_client.get_house_details.await_count == 6  # the six online houses
     assert state_of(hass, MORTALITY_1) == "3"  # dead and culled, both sexes
     assert state_of(hass, RATIO_1) == "1.8"
@@ -84,7 +74,7 @@ async def test_details_of_the_captured_house_are_unknown(
     """The captured controller counts no mortality and shows N/A: unknown, never a made-up 0."""
     page = capture("RNBL_GetCommandData-cmd0-general.json")
     mock_client.get_house_details.side_effect = lambda number: parse_house_details(page, number)
-    await _set_up_with_details(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry, options=DETAILS_ON)
     assert state_of(hass, MORTALITY_1) == "unknown"
     assert state_of(hass, RATIO_1) == "unknown"
 
@@ -97,7 +87,7 @@ async def test_details_errors_keep_the_last_page_and_refused_session_reauths(
 ) -> None:
     """A failed page leaves the value unknown, then the last good one; refusal asks reauth."""
     mock_client.get_house_details.side_effect = RotemApiError("no page")
-    await _set_up_with_details(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry, options=DETAILS_ON)
     assert state_of(hass, MORTALITY_1) == "unknown"
     mock_client.get_house_details.side_effect = _details
     await poll(hass, freezer, minutes=30)
@@ -107,8 +97,7 @@ async def test_details_errors_keep_the_last_page_and_refused_session_reauths(
     assert state_of(hass, MORTALITY_1) == "3"
     mock_client.get_house_details.side_effect = RotemAuthError("refused")
     await poll(hass, freezer, minutes=30)
-    flows = hass.config_entries.flow.async_progress()
-    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert flows_in_progress(hass) == [SOURCE_REAUTH]
 
 
 async def test_details_follow_the_house(
@@ -120,7 +109,7 @@ async def test_details_follow_the_house(
 ) -> None:
     """An off-line house is neither asked nor shown; a vanished house's page is dropped."""
     mock_client.get_house_details.side_effect = _details
-    await _set_up_with_details(hass, rotem_entry)
+    await setup_entry(hass, rotem_entry, options=DETAILS_ON)
     offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
     mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
     mock_client.get_house_details.reset_mock()

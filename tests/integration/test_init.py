@@ -35,7 +35,7 @@ from custom_components.rotem_farm.rotemnet import (
     SiteSnapshot,
 )
 
-from .conftest import GATEWAY, poll, setup_entry, state_of
+from .conftest import GATEWAY, flows_in_progress, poll, setup_entry, state_of
 
 TEMPERATURE_1 = "sensor.green_valley_house_1_temperature"
 CONNECTION_1 = "binary_sensor.green_valley_house_1_controller_connection"
@@ -96,8 +96,7 @@ async def test_setup_auth_failure_starts_reauth(
     rotem_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(rotem_entry.entry_id)
     assert rotem_entry.state is ConfigEntryState.SETUP_ERROR
-    flows = hass.config_entries.flow.async_progress()
-    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert flows_in_progress(hass) == [SOURCE_REAUTH]
 
 
 async def test_outage_and_recovery(
@@ -142,8 +141,7 @@ async def test_auth_failure_while_polling(
     await setup_entry(hass, rotem_entry)
     mock_client.get_site.side_effect = RotemAuthError("refused")
     await poll(hass, freezer)
-    flows = hass.config_entries.flow.async_progress()
-    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert flows_in_progress(hass) == [SOURCE_REAUTH]
 
 
 async def test_dynamic_and_stale_houses(
@@ -277,9 +275,7 @@ async def test_history_hourly_when_enabled(
     await hass.config_entries.async_unload(rotem_entry.entry_id)
 
     mock_client.get_history.side_effect = _history
-    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_HISTORY: True})
-    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, rotem_entry, options={CONF_FETCH_HISTORY: True})
     assert mock_client.get_history.await_count == 12  # 6 houses x (water, heaters)
     assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "2024.0"
     assert state_of(hass, "sensor.green_valley_house_1_heater_run_time_yesterday") == "188.0"
@@ -297,17 +293,13 @@ async def test_history_errors(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A failed history table is skipped; a refused session still asks for reauth."""
-    rotem_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_HISTORY: True})
     mock_client.get_history.side_effect = RotemApiError("no history")
-    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, rotem_entry, options={CONF_FETCH_HISTORY: True})
     assert state_of(hass, TEMPERATURE_1) == "30.0"
     assert hass.states.get("sensor.green_valley_house_1_water_yesterday") is None
     mock_client.get_history.side_effect = RotemAuthError("refused")
     await poll(hass, freezer, minutes=61)
-    flows = hass.config_entries.flow.async_progress()
-    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert flows_in_progress(hass) == [SOURCE_REAUTH]
 
 
 async def test_alarm(
@@ -435,10 +427,7 @@ async def test_history_without_finished_day(
         return History(house_number=house, kind=kind, rows=rows)
 
     mock_client.get_history.side_effect = partial_only
-    rotem_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_HISTORY: True})
-    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, rotem_entry, options={CONF_FETCH_HISTORY: True})
     assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "unknown"
     assert state_of(hass, "sensor.green_valley_house_2_water_yesterday") == "5.0"
     assert state_of(hass, "sensor.green_valley_house_2_heater_run_time_yesterday") == "unknown"
