@@ -23,6 +23,7 @@ from custom_components.rotem_farm.data import CONF_API_STYLE
 from custom_components.rotem_farm.rotemnet import (
     ClientStats,
     FarmInfo,
+    House,
     LoginInfo,
     SiteSnapshot,
 )
@@ -45,6 +46,11 @@ async def setup_entry(
         hass.config_entries.async_update_entry(entry, options=options)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def with_house(site: SiteSnapshot, house: House) -> SiteSnapshot:
+    """The site with ``house`` in place of the house of the same number."""
+    return replace(site, houses={**site.houses, house.number: house})
 
 
 def flows_in_progress(hass: HomeAssistant) -> list[str]:

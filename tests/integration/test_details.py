@@ -26,7 +26,7 @@ from custom_components.rotem_farm.rotemnet import (
 )
 from custom_components.rotem_farm.rotemnet.parsing import parse_house_details
 
-from .conftest import capture, flows_in_progress, poll, setup_entry, state_of
+from .conftest import capture, flows_in_progress, poll, setup_entry, state_of, with_house
 
 DETAILS_ON = {CONF_FETCH_DETAILS: True}
 MORTALITY_1 = "sensor.green_valley_house_1_mortality_today"
@@ -111,7 +111,7 @@ async def test_details_follow_the_house(
     mock_client.get_house_details.side_effect = _details
     await setup_entry(hass, rotem_entry, options=DETAILS_ON)
     offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
-    mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
+    mock_client.get_site.return_value = with_house(site, offline)
     mock_client.get_house_details.reset_mock()
     await poll(hass, freezer, minutes=30)
     assert sorted(call.args[0] for call in mock_client.get_house_details.await_args_list) == [

@@ -35,7 +35,7 @@ from custom_components.rotem_farm.rotemnet import (
     SiteSnapshot,
 )
 
-from .conftest import GATEWAY, flows_in_progress, poll, setup_entry, state_of
+from .conftest import GATEWAY, flows_in_progress, poll, setup_entry, state_of, with_house
 
 TEMPERATURE_1 = "sensor.green_valley_house_1_temperature"
 CONNECTION_1 = "binary_sensor.green_valley_house_1_controller_connection"
@@ -313,7 +313,7 @@ async def test_alarm(
     await setup_entry(hass, rotem_entry)
     assert state_of(hass, "binary_sensor.green_valley_house_2_alarm") == "off"
     alarmed = replace(site.houses[2], alarm=True)
-    mock_client.get_site.return_value = replace(site, houses={**site.houses, 2: alarmed})
+    mock_client.get_site.return_value = with_house(site, alarmed)
     await poll(hass, freezer)
     assert state_of(hass, "binary_sensor.green_valley_house_2_alarm") == STATE_ON
 
@@ -345,7 +345,7 @@ async def test_missing_values_are_unknown(
 ) -> None:
     """A controller that reports no growth day or heaters gives unknown, never a made-up 0."""
     bare = replace(site.houses[1], growth_day=None, heaters=None)
-    mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: bare})
+    mock_client.get_site.return_value = with_house(site, bare)
     await setup_entry(hass, rotem_entry)
     for key in ("placement_date", "expected_harvest", "heaters_running", "growth_day"):
         assert state_of(hass, f"sensor.green_valley_house_1_{key}") == "unknown", key
@@ -392,7 +392,7 @@ async def test_placement_date_follows_corrections_and_new_flocks_between_polls(
 
     def report(growth_day: int) -> None:
         house = replace(site.houses[1], growth_day=growth_day)
-        mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: house})
+        mock_client.get_site.return_value = with_house(site, house)
 
     report(21)
     await setup_entry(hass, rotem_entry)

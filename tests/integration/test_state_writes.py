@@ -31,7 +31,7 @@ from custom_components.rotem_farm.rotemnet import (
     TemperatureUnit,
 )
 
-from .conftest import poll, setup_entry
+from .conftest import poll, setup_entry, with_house
 
 pytestmark = pytest.mark.usefixtures("mock_client")
 
@@ -75,7 +75,7 @@ def _warmer_house_1(site: SiteSnapshot) -> SiteSnapshot:
     house = site.houses[1]
     assert house.average_temperature is not None
     warmer = replace(house, average_temperature=house.average_temperature + 1.0)
-    return replace(site, houses={**site.houses, 1: warmer})
+    return with_house(site, warmer)
 
 
 async def test_only_changed_entities_are_written(
@@ -155,7 +155,7 @@ async def test_offline_house_and_back_online(
     await poll(hass, freezer)
     humidity = _state(hass, HUMIDITY_1).state
     offline = replace(site.houses[1], connection_status=ConnectionStatus.DISCONNECTED)
-    mock_client.get_site.return_value = replace(site, houses={**site.houses, 1: offline})
+    mock_client.get_site.return_value = with_house(site, offline)
     changed = _record_changes(hass)
     await poll(hass, freezer)
     assert _state(hass, HUMIDITY_1).state == STATE_UNAVAILABLE
