@@ -6,7 +6,6 @@ import json
 from collections.abc import Generator, Mapping
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
 
@@ -28,8 +27,8 @@ from custom_components.rotem_farm.rotemnet import (
     SiteSnapshot,
 )
 from custom_components.rotem_farm.rotemnet.parsing import parse_farm_info, parse_site
+from tests.captures import CAPTURES
 
-CAPTURES = Path(__file__).parents[2].parent / "shared" / "rotem-captures"
 GATEWAY = "GW-0001"
 
 

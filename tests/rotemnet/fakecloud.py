@@ -11,13 +11,12 @@ import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-CAPTURES = Path(__file__).parents[2] / ".." / "shared" / "rotem-captures"
+from tests.captures import CAPTURES
 
 USERNAME = "farmer@example.com"
 PASSWORD = "pw-TOP-secret-7731!"
