@@ -155,3 +155,38 @@ def test_pre_commit_runs_the_checks_of_scripts_test() -> None:
     assert hooks["ruff-format"]["entry"].startswith(".venv/bin/ruff format")
     assert hooks["mypy"]["entry"] == ".venv/bin/mypy"
     assert hooks["mypy"]["pass_filenames"] is False  # pyproject's files, as scripts/test runs it
+
+
+def run_blocks() -> list[tuple[str, str]]:
+    """(workflow, script) of every `run:` step."""
+    return [
+        (path.name, step["run"])
+        for path in sorted(WORKFLOWS.glob("*.yml"))
+        for step in steps(workflow(path.name))
+        if "run" in step
+    ]
+
+
+def test_run_steps_take_expressions_through_the_environment() -> None:
+    """No ${{ }} inside a script: a tag name or input pasted into bash could inject commands
+    (the script-injection rule of actionlint and GitHub's hardening guide); env: passes them."""
+    assert run_blocks()
+    for name, script in run_blocks():
+        assert "${{" not in script, f"{name}: {script}"
+
+
+def test_run_steps_are_valid_bash() -> None:
+    """Each script parses (bash -n), as the runner's default shell runs it."""
+    for name, script in run_blocks():
+        run = subprocess.run(
+            ["bash", "-n", "-e", "-o", "pipefail"],
+            input=script,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, f"{name}: {run.stderr}"
+    broken = subprocess.run(
+        ["bash", "-n"], input=b"if true; then\n", capture_output=True, check=False
+    )
+    assert broken.returncode != 0
