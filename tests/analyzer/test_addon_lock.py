@@ -84,6 +84,15 @@ def pypi_reachable() -> bool:
 needs_pypi = pytest.mark.skipif(not pypi_reachable(), reason="PyPI (pypi.org:443) is unreachable")
 
 
+def needs_image_python() -> str:
+    """The image's Python version; skips a test that needs this interpreter to be that Python
+    (the lock is resolved from, and installs into, a venv of the image's Python version)."""
+    python_version = image_python()
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != python_version:
+        pytest.skip(f"the lock is for Python {python_version}, this is {sys.version.split()[0]}")
+    return python_version
+
+
 def requirement_pins() -> dict[str, str]:
     """requirements.txt's own pins: canonical name -> version."""
     pins: dict[str, str] = {}
@@ -95,6 +104,7 @@ def requirement_pins() -> dict[str, str]:
 
 def test_lock_pins_every_package_with_hashes_at_the_chosen_versions() -> None:
     """Each pin has hashes; requirements.txt's pins win, the rest are what this venv runs."""
+    needs_image_python()
     pins = locked()
     chosen = requirement_pins()
     assert len(pins) >= 15
@@ -106,6 +116,7 @@ def test_lock_pins_every_package_with_hashes_at_the_chosen_versions() -> None:
 
 def test_lock_holds_the_requirements_and_all_their_dependencies() -> None:
     """requirements.txt's pins are in it, and so is every dependency of every locked package."""
+    needs_image_python()
     pins = locked()
     for name, version in requirement_pins().items():
         assert pins[name][0] == version, name
@@ -218,10 +229,7 @@ def clean_venv(python_version: str) -> Path:
 @needs_pypi
 def test_analyzer_tests_pass_in_a_clean_venv_from_the_lock() -> None:
     """The analyzer's unit tests run against exactly what the image installs, nothing more."""
-    python_version = image_python()
-    if f"{sys.version_info.major}.{sys.version_info.minor}" != python_version:
-        pytest.skip(f"the lock is for Python {python_version}, this is {sys.version.split()[0]}")
-    venv = clean_venv(python_version)
+    venv = clean_venv(needs_image_python())
     environment = {
         key: value
         for key, value in os.environ.items()
