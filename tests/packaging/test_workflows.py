@@ -86,8 +86,11 @@ def test_every_workflow_limits_its_token() -> None:
 
 
 def test_tests_workflow_runs_the_readme_command() -> None:
-    runs = [step["run"] for step in steps(workflow("tests.yml")) if "run" in step]
-    assert runs == ["scripts/test"]
+    data = workflow("tests.yml")
+    runs = [step["run"] for step in steps(data) if "run" in step]
+    assert runs[-1] == "scripts/test"
+    assert not [run for run in runs[:-1] if "pytest" in run or "scripts/" in run]
+    assert data["jobs"]["test"]["container"].startswith("debian:")
     assert "`scripts/test`" in (REPO / "README.md").read_text(encoding="utf-8")
 
 
