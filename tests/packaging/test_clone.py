@@ -11,6 +11,7 @@ nothing on a maintainer's fresh clone.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,39 @@ def clone_environment(clone: Path) -> dict[str, str]:
     }
     environment["PYTHONPATH"] = os.pathsep.join([str(clone), str(clone / "addon_ml_analyzer")])
     return environment
+
+
+# Code and scripts that may not name a folder outside the repository.
+_GUARDED = (
+    "tests/",
+    "scripts/",
+    "bench/",
+    "custom_components/",
+    "addon_ml_analyzer/",
+    "simulator/",
+)
+_OUTSIDE = re.compile(r"\.\./shared|/work/shared|/\s*[\"']shared[\"']")
+# Still naming the NAB harness in ../shared/tools (issue 14 §1): the bench and its docstring in
+# the scorer move with the bench's own change; nothing in the tests runs them.
+_KNOWN_OUTSIDE = {"bench/nab_dev.py", "addon_ml_analyzer/ml_analyzer/scorecsv.py"}
+
+
+def test_no_code_names_the_shared_folder_beside_the_repository() -> None:
+    """A regression guard besides the clone run: no new path into ../shared."""
+    offenders = []
+    for name in repository_files(REPO):
+        if not name.startswith(_GUARDED) or name.startswith("tests/fixtures/"):
+            continue
+        if name in _KNOWN_OUTSIDE or name == "tests/packaging/test_clone.py":
+            continue
+        text = (REPO / name).read_bytes().decode("utf-8", errors="replace")
+        offenders += [f"{name}: {match.group(0)}" for match in _OUTSIDE.finditer(text)]
+    assert not offenders, offenders
+    # The two spellings the tests used before the captures moved are caught.
+    assert _OUTSIDE.search(
+        'Path(__file__).resolve().parents[2].parent / "shared" / "rotem-captures"'
+    )
+    assert _OUTSIDE.search('Path(__file__).parents[2] / ".." / "shared" / "rotem-captures"')
 
 
 def test_repository_files_list_the_captures_and_no_ignored_output() -> None:
