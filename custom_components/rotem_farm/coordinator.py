@@ -4,8 +4,8 @@ Each poll asks the cloud for the whole site (every house in one answer). Farm fa
 alias, versions) are fetched at setup and refreshed daily; the optional daily history is fetched
 hourly at most. Library errors become ``ConfigEntryAuthFailed`` (reauthentication) or
 ``UpdateFailed`` with a translation key, so the coordinator logs an outage once and its
-recovery once. Houses that appear get entities through listeners; houses that vanish lose their
-devices here.
+recovery once. Houses that appear get entities through listeners; houses that stay away from
+the answers for a day (or leave the farm's registration) lose their devices here.
 
 Entities do not listen to every poll themselves: each one registers a *watcher* (what it shows,
 read from a snapshot) and the coordinator, after a poll, tells only the entities whose shown
@@ -61,6 +61,12 @@ HISTORY_INTERVAL = timedelta(hours=1)
 DETAILS_INTERVAL = timedelta(minutes=30)
 HISTORY_KINDS = (HistoryKind.WATER, HistoryKind.HEATERS)
 STORAGE_VERSION = 1
+HOUSE_GONE_AFTER = timedelta(hours=24)
+"""How long a house may be missing from the cloud's answers before its device is removed.
+
+One partial answer is not a removed house: removing a device loses its entities, the user's
+names and areas, its history links and its analysis entities. A day of polls without it is.
+"""
 
 
 def map_library_errors[**P, T](
@@ -212,7 +218,8 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         self._feed = DailyTotal()
         self._watchers: dict[int | None, list[_Watcher]] = {}
         self._stop_dispatch: CALLBACK_TYPE | None = None
-        self._reported_houses: frozenset[int] | None = None
+        self._known_houses: set[int] | None = None
+        self._missing_since: dict[int, datetime] = {}
 
     def shown_state(self, house_number: int | None, read: ShownReader) -> ShownState:
         """What an entity of house ``house_number`` (None: the farm) shows now."""
@@ -295,6 +302,9 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             )
         self._water = DailyTotal(stored.get("water"))
         self._feed = DailyTotal(stored.get("feed"))
+        for house, since in stored.get("missing", {}).items():
+            if (when := dt_util.parse_datetime(since)) is not None:
+                self._missing_since[int(house)] = when
 
     @map_library_errors
     async def _async_fetch_farm_info(self) -> None:
@@ -340,11 +350,8 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
                 today,
             ),
         )
+        self._track_houses(site, now)
         self._store.async_delay_save(self._data_to_store, 10)
-        houses = frozenset(site.houses)
-        if houses != self._reported_houses:
-            self._remove_stale_devices(site)
-            self._reported_houses = houses
         return snapshot
 
     async def _async_refresh_farm_info(self) -> None:
@@ -433,6 +440,9 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             },
             "water": self._water.as_dict(),
             "feed": self._feed.as_dict(),
+            "missing": {
+                str(number): since.isoformat() for number, since in self._missing_since.items()
+            },
         }
 
     @callback
@@ -446,15 +456,69 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         if device is not None and device.sw_version != info.gateway_version:
             dr.async_get(self.hass).async_update_device(device.id, sw_version=info.gateway_version)
 
-    @callback
-    def _remove_stale_devices(self, site: SiteSnapshot) -> None:
-        """Remove the house devices the cloud no longer reports.
+    @property
+    def kept_houses(self) -> frozenset[int]:
+        """Houses whose devices and entities stay: reported now, or missing for less than a day.
 
-        Runs on the first poll and whenever the set of reported houses changes, not every poll.
-        An empty answer is not taken as "every house removed": it is more likely a glitch, and
-        removing devices loses their history and customisations.
+        Platforms add a house's entities once and keep them while it is in this set, so a house
+        missing from a few answers keeps its entities (unavailable) instead of getting new ones.
         """
-        from .entity import remove_house_devices  # entity.py imports this module
+        if self._known_houses is None:
+            return frozenset(self.data.site.houses) if self.data else frozenset()
+        return frozenset(self._known_houses)
 
-        if site.houses:
-            remove_house_devices(self.hass, self.config_entry, keep=set(site.houses))
+    @callback
+    def async_forget_house(self, house_number: int) -> None:
+        """The user deleted a missing house's device: stop waiting for it."""
+        self._missing_since.pop(house_number, None)
+        if self._known_houses is not None:
+            self._known_houses.discard(house_number)
+
+    @callback
+    def _track_houses(self, site: SiteSnapshot, now: datetime) -> None:
+        """Start or stop the clock of each missing house; remove the houses that are gone.
+
+        A house is gone when it has been missing for :data:`HOUSE_GONE_AFTER`, or when the
+        farm's registration (the houses to scan in the daily farm facts) no longer lists it.
+        The houses known at the first poll are those with a device (HA may have been stopped
+        while one went), so a restart neither forgets nor removes a missing house early; the
+        clocks themselves are stored. An empty answer removes nothing: it is more likely a
+        glitch than a farm without houses.
+        """
+        from .entity import registered_house_numbers, remove_house_devices
+
+        reported = set(site.houses)
+        if self._known_houses is None:
+            self._known_houses = registered_house_numbers(self.hass, self.config_entry)
+            self._missing_since = {
+                number: since
+                for number, since in self._missing_since.items()
+                if number in self._known_houses
+            }
+        self._known_houses |= reported
+        for number in reported:
+            if self._missing_since.pop(number, None) is not None:
+                LOGGER.info("House %s is reported again", number)
+        for number in sorted(self._known_houses - reported):
+            if number not in self._missing_since:
+                self._missing_since[number] = now
+                LOGGER.info(
+                    "House %s is missing from the cloud's answer; its device is kept for %s",
+                    number,
+                    HOUSE_GONE_AFTER,
+                )
+        gone = {
+            number
+            for number, since in self._missing_since.items()
+            if now - since >= HOUSE_GONE_AFTER
+        }
+        registered = self.farm_info.houses_to_scan if self.farm_info else {}
+        if registered:
+            gone |= set(self._missing_since) - set(registered)
+        if not gone or not reported:
+            return
+        remove_house_devices(self.hass, self.config_entry, keep=self._known_houses - gone)
+        self._known_houses -= gone
+        for number in gone:
+            del self._missing_since[number]
+        LOGGER.info("Removed the devices of houses %s, no longer on the farm", sorted(gone))

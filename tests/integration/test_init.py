@@ -151,7 +151,11 @@ async def test_dynamic_and_stale_houses(
     site: SiteSnapshot,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A vanished house loses its device; a new house gets entities without a restart."""
+    """A house missing for a day loses its device; a new house gets entities at once.
+
+    One answer without a house (a partial answer of the cloud) only makes its entities
+    unavailable: device, entities and the user's settings stay until a day has passed.
+    """
     mock_client.get_site.return_value = _without_house(site, 6)
     await setup_entry(hass, rotem_entry)
     assert hass.states.get("sensor.green_valley_house_6_temperature") is None
@@ -163,13 +167,116 @@ async def test_dynamic_and_stale_houses(
 
     mock_client.get_site.return_value = _without_house(site, 3)
     await poll(hass, freezer)
-    assert find_device(hass, (DOMAIN, f"{GATEWAY}_3"), rotem_entry.entry_id) is None
-    assert er.async_get(hass).async_get("sensor.green_valley_house_3_temperature") is None
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_3"), rotem_entry.entry_id) is not None
+    assert state_of(hass, "sensor.green_valley_house_3_temperature") == STATE_UNAVAILABLE
+    await poll(hass, freezer, minutes=23 * 60)
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_3"), rotem_entry.entry_id) is not None
 
     mock_client.get_site.return_value = replace(site, houses={})
+    await poll(hass, freezer, minutes=2 * 60)
+    # An empty answer removes nothing, however long house 3 has been away.
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_1"), rotem_entry.entry_id) is not None
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_3"), rotem_entry.entry_id) is not None
+
+    mock_client.get_site.return_value = _without_house(site, 3)
     await poll(hass, freezer)
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_3"), rotem_entry.entry_id) is None
+    assert er.async_get(hass).async_get("sensor.green_valley_house_3_temperature") is None
     assert find_device(hass, (DOMAIN, f"{GATEWAY}_1"), rotem_entry.entry_id) is not None
 
+    mock_client.get_site.return_value = site
+    await poll(hass, freezer)
+    assert state_of(hass, "sensor.green_valley_house_3_temperature") == "29.9"
+
+
+async def test_house_back_within_a_day_keeps_its_entities(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A house back after 20 h keeps its entity ids and the user's changes; its clock restarts."""
+    await setup_entry(hass, rotem_entry)
+    entities = er.async_get(hass)
+    entities.async_update_entity("sensor.green_valley_house_2_temperature", name="Brooder")
+    mock_client.get_site.return_value = _without_house(site, 2)
+    await poll(hass, freezer)
+    await poll(hass, freezer, minutes=20 * 60)
+    mock_client.get_site.return_value = site
+    await poll(hass, freezer)
+    entry = entities.async_get("sensor.green_valley_house_2_temperature")
+    assert entry is not None
+    assert entry.name == "Brooder"
+    assert state_of(hass, "sensor.green_valley_house_2_temperature") == "29.9"
+    # Missing again: a new day of grace, not the rest of the old one.
+    mock_client.get_site.return_value = _without_house(site, 2)
+    await poll(hass, freezer)
+    await poll(hass, freezer, minutes=10 * 60)
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_2"), rotem_entry.entry_id) is not None
+
+
+async def test_missing_house_clock_survives_a_restart(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A reload keeps a missing house (its device says it existed) and its missing clock."""
+    await setup_entry(hass, rotem_entry)
+    mock_client.get_site.return_value = _without_house(site, 4)
+    await poll(hass, freezer)
+    await poll(hass, freezer, minutes=12 * 60)
+    assert await hass.config_entries.async_reload(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_4"), rotem_entry.entry_id) is not None
+    await poll(hass, freezer, minutes=11 * 60)
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_4"), rotem_entry.entry_id) is not None
+    await poll(hass, freezer, minutes=60)
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_4"), rotem_entry.entry_id) is None
+
+
+async def test_house_gone_from_the_registration_is_removed_at_once(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    farm_info: FarmInfo,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The farm facts no longer list house 5: the first answer without it removes it."""
+    await setup_entry(hass, rotem_entry)
+    scanned = {n: name for n, name in farm_info.houses_to_scan.items() if n != 5}
+    mock_client.get_farm_info.return_value = replace(farm_info, houses_to_scan=scanned)
+    await poll(hass, freezer, minutes=24 * 60)  # the daily refresh of the farm facts
+    # Still reported: a registration list alone removes nothing.
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_5"), rotem_entry.entry_id) is not None
+    mock_client.get_site.return_value = _without_house(mock_client.get_site.return_value, 5)
+    await poll(hass, freezer)
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_5"), rotem_entry.entry_id) is None
+    assert find_device(hass, (DOMAIN, f"{GATEWAY}_4"), rotem_entry.entry_id) is not None
+
+
+async def test_user_deletes_a_missing_house_at_once(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The user need not wait a day; a house deleted so that comes back gets new entities."""
+    from custom_components.rotem_farm import async_remove_config_entry_device
+
+    await setup_entry(hass, rotem_entry)
+    mock_client.get_site.return_value = _without_house(site, 3)
+    await poll(hass, freezer)
+    device = find_device(hass, (DOMAIN, f"{GATEWAY}_3"), rotem_entry.entry_id)
+    assert device is not None
+    assert await async_remove_config_entry_device(hass, rotem_entry, device)
+    dr.async_get(hass).async_remove_device(device.id)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.green_valley_house_3_temperature") is None
+    await poll(hass, freezer)
     mock_client.get_site.return_value = site
     await poll(hass, freezer)
     assert state_of(hass, "sensor.green_valley_house_3_temperature") == "29.9"
