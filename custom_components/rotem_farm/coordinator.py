@@ -51,6 +51,8 @@ from .rotemnet import (
     RotemError,
     RotemParseError,
     SiteSnapshot,
+    TemperatureUnit,
+    Units,
 )
 
 if TYPE_CHECKING:
@@ -158,6 +160,55 @@ class DailyTotal:
     def as_dict(self) -> dict[str, Any]:
         """Return what :meth:`__init__` restores."""
         return {"day": self.day, "total": self.total, "last": self.last}
+
+
+UNIT_JUMP = 10.0
+"""Degrees (either unit) a house temperature cannot move between two polls by itself."""
+UNIT_MATCH = 3.0
+"""Degrees (new unit) within which a jumped value must equal the converted previous one."""
+
+
+def _celsius_to_fahrenheit(value: float) -> float:
+    return value * 1.8 + 32
+
+
+def _fahrenheit_to_celsius(value: float) -> float:
+    return (value - 32) / 1.8
+
+
+_SWITCHED_TO: Mapping[str, Callable[[float], float]] = {
+    TemperatureUnit.CELSIUS: _celsius_to_fahrenheit,
+    TemperatureUnit.FAHRENHEIT: _fahrenheit_to_celsius,
+}
+"""For the unit in use, what a value becomes when the controller switches to the other one."""
+
+
+def temperature_unit_switched(
+    previous: SiteSnapshot, current: SiteSnapshot, unit: str | None
+) -> bool:
+    """True when a house's set point or average temperature jumped by the °C/°F conversion.
+
+    Both are regulated indoor values that move by a degree or so between polls; a jump of
+    ten degrees or more that lands where the conversion of the previous value lands is the
+    unit, not the house. Outside temperatures are left out (weather can jump, and near
+    -40 the two units meet).
+    """
+    convert = _SWITCHED_TO.get(unit) if unit is not None else None
+    if convert is None:
+        return False
+    for number, house in current.houses.items():
+        before = previous.houses.get(number)
+        if before is None or not (house.online and before.online):
+            continue
+        for old, new in (
+            (before.set_temperature, house.set_temperature),
+            (before.average_temperature, house.average_temperature),
+        ):
+            if old is None or new is None:
+                continue
+            if abs(new - old) >= UNIT_JUMP and abs(new - convert(old)) <= UNIT_MATCH:
+                return True
+    return False
 
 
 type ShownState = Hashable | None
@@ -321,6 +372,9 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         if self._farm_info_at is None or now - self._farm_info_at >= FARM_INFO_INTERVAL:
             await self._async_refresh_farm_info()
         site = await self._async_fetch_site()
+        if await self._async_units_switched(site):
+            # Pressure and wind of this answer were parsed with the old units: ask again.
+            site = await self._async_fetch_site()
         if self.fetch_history and (
             self._history_at is None or now - self._history_at >= HISTORY_INTERVAL
         ):
@@ -362,10 +416,46 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         except UpdateFailed:
             if previous is None:
                 raise
-            LOGGER.debug("Daily refresh of the farm facts failed; keeping the previous ones")
+            LOGGER.debug("Refresh of the farm facts failed; keeping the previous ones")
             return
         if previous is not None and self.farm_info is not None:
             self._update_farm_device(self.farm_info)
+            if self.farm_info.units != previous.units:
+                self._units_changed(previous.units, self.farm_info.units)
+
+    async def _async_units_switched(self, site: SiteSnapshot) -> bool:
+        """Whether this answer shows a unit switch the daily farm facts have not caught yet.
+
+        Units come from the farm facts, read once a day; a controller switched from °C to °F
+        would otherwise be recorded in the wrong unit for up to a day. The site answer carries
+        no unit sign, so the sign is the values themselves: temperatures that jump by exactly
+        the conversion between two polls. Then the farm facts are read again at once (one
+        request, only on such a jump). Returns True when the units did change.
+        """
+        previous = self.data
+        info = self.farm_info
+        if previous is None or info is None:
+            return False
+        if not temperature_unit_switched(previous.site, site, info.units.temperature):
+            return False
+        LOGGER.info("Temperatures jumped by a unit conversion; reading the farm's units again")
+        await self._async_refresh_farm_info()
+        return self.farm_info is not None and self.farm_info.units != info.units
+
+    @callback
+    def _units_changed(self, old: Units, new: Units) -> None:
+        """Drop what was kept in the old units: history, house pages, the farm's daily totals."""
+        LOGGER.info(
+            "The farm's units changed (temperature %s to %s)", old.temperature, new.temperature
+        )
+        self._history.clear()
+        self._history_at = None
+        self._details.clear()
+        self._details_at = None
+        if new.volume != old.volume:
+            self._water = DailyTotal()
+        if new.weight != old.weight:
+            self._feed = DailyTotal()
 
     async def _async_refresh_history(self, site: SiteSnapshot) -> None:
         """Fetch water and heater history per online house; failures keep the old tables."""
@@ -463,9 +553,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         Platforms add a house's entities once and keep them while it is in this set, so a house
         missing from a few answers keeps its entities (unavailable) instead of getting new ones.
         """
-        if self._known_houses is None:
-            return frozenset(self.data.site.houses) if self.data else frozenset()
-        return frozenset(self._known_houses)
+        return frozenset(self._known_houses or ())
 
     @callback
     def async_forget_house(self, house_number: int) -> None:

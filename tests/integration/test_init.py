@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -22,8 +23,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.rotem_farm.const import CONF_FETCH_HISTORY, DOMAIN
+from custom_components.rotem_farm.coordinator import temperature_unit_switched
 from custom_components.rotem_farm.entity import find_device
 from custom_components.rotem_farm.rotemnet import (
+    ConnectionStatus,
     FarmInfo,
     History,
     HistoryKind,
@@ -352,6 +355,116 @@ async def test_daily_farm_info_refresh(
     freezer.tick(timedelta(days=1))
     await poll(hass, freezer)
     assert state_of(hass, TEMPERATURE_1) == "30.0"
+
+
+def _converted(
+    site: SiteSnapshot, convert: Callable[[float], float], shift: float = 0
+) -> SiteSnapshot:
+    """The site with every set point and average temperature converted (and shifted)."""
+    houses = {
+        number: replace(
+            house,
+            set_temperature=convert(house.set_temperature) + shift
+            if house.set_temperature is not None
+            else None,
+            average_temperature=convert(house.average_temperature) + shift
+            if house.average_temperature is not None
+            else None,
+        )
+        for number, house in site.houses.items()
+    }
+    return replace(site, houses=houses)
+
+
+async def test_unit_switch_is_seen_at_once(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    farm_info: FarmInfo,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A controller switched to °F is read in °F from the first answer that shows it.
+
+    Without the check the daily farm facts would keep °C for up to a day and record 86 °C.
+    """
+    rotem_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_HISTORY: True})
+    mock_client.get_history.side_effect = _history
+    await setup_entry(hass, rotem_entry)
+    site = mock_client.get_site.return_value
+    assert state_of(hass, TEMPERATURE_1) == "30.0"
+    imperial = replace(
+        farm_info.units, temperature="°F", volume="gal", weight="lb", air_flow="ft³/min"
+    )
+    mock_client.get_farm_info.return_value = replace(farm_info, units=imperial)
+    mock_client.get_site.return_value = _converted(site, lambda value: value * 1.8 + 32)
+    sites_before = mock_client.get_site.await_count
+    histories_before = mock_client.get_history.await_count
+    await poll(hass, freezer)
+    assert mock_client.get_farm_info.await_count == 2
+    # The answer is asked again, so that it is parsed with the new units.
+    assert mock_client.get_site.await_count == sites_before + 2
+    temperature = hass.states.get(TEMPERATURE_1)
+    assert temperature is not None
+    # Home Assistant shows °F readings in the system's °C: the house is still at 30 °C.
+    assert float(temperature.state) == pytest.approx(30.0, abs=0.05)
+    # Tables kept in the old units are fetched again.
+    assert mock_client.get_history.await_count > histories_before
+    water = hass.states.get("sensor.green_valley_farm_water_today")
+    assert water is not None
+    assert water.attributes["unit_of_measurement"] == "gal"
+
+
+async def test_jump_that_is_no_unit_switch(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Jumps that are not the conversion, and a conversion the facts deny, change no unit."""
+    await setup_entry(hass, rotem_entry)
+    site = mock_client.get_site.return_value
+    mock_client.get_site.return_value = _converted(site, lambda value: value, shift=12)
+    await poll(hass, freezer)
+    assert mock_client.get_farm_info.await_count == 1
+    assert state_of(hass, TEMPERATURE_1) == "42.0"
+    mock_client.get_site.return_value = site
+    await poll(hass, freezer)
+    assert mock_client.get_farm_info.await_count == 1
+    # A conversion-shaped jump, but the farm facts still say °C: one check, units kept.
+    mock_client.get_site.return_value = _converted(site, lambda value: value * 1.8 + 32)
+    await poll(hass, freezer)
+    assert mock_client.get_farm_info.await_count == 2
+    assert state_of(hass, TEMPERATURE_1) == "86.0"
+    await poll(hass, freezer)
+    assert mock_client.get_farm_info.await_count == 2
+
+
+def test_temperature_unit_switched_reads_both_ways(site: SiteSnapshot) -> None:
+    """°C to °F and back are recognised; off-line, missing and unknown values are not used."""
+    fahrenheit = _converted(site, lambda value: value * 1.8 + 32)
+    assert temperature_unit_switched(site, fahrenheit, "°C")
+    assert temperature_unit_switched(fahrenheit, site, "°F")
+    assert not temperature_unit_switched(site, fahrenheit, "°F")
+    assert not temperature_unit_switched(site, fahrenheit, None)
+    assert not temperature_unit_switched(site, site, "°C")
+    offline = replace(
+        fahrenheit,
+        houses={
+            number: replace(house, connection_status=ConnectionStatus.DISCONNECTED)
+            for number, house in fahrenheit.houses.items()
+        },
+    )
+    assert not temperature_unit_switched(site, offline, "°C")
+    unknown = replace(
+        fahrenheit,
+        houses={
+            number: replace(house, set_temperature=None, average_temperature=None)
+            for number, house in fahrenheit.houses.items()
+        },
+    )
+    assert not temperature_unit_switched(site, unknown, "°C")
+    assert not temperature_unit_switched(replace(site, houses={}), fahrenheit, "°C")
 
 
 def _history(house: int, kind: HistoryKind) -> History:

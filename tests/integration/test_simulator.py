@@ -95,6 +95,29 @@ async def test_house_missing_from_one_answer_keeps_its_device(
     assert float(state_of(hass, entity_id)) == pytest.approx(truth["temperature"], abs=0.051)
 
 
+async def test_unit_change_is_read_in_the_new_unit_at_once(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    """The account switches to imperial: the next poll shows °F readings as °F, not as °C."""
+    entry = await _add_farm(hass, simulator)
+    coordinator = entry.runtime_data.coordinator
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.unique_id}_1_temperature"
+    )
+    assert entity_id is not None
+    simulator.simulation.add_fault({"kind": "unit_change", "params": {"units": "imperial"}})
+    simulator.simulation.advance(timedelta(minutes=5))
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    truth = await _truth(simulator)
+    assert truth["farms"][0]["units"] == "imperial"
+    fahrenheit = truth["farms"][0]["houses"][0]["values"]["temperature"]
+    assert coordinator.data.farm_info.units.temperature == "°F"
+    # Home Assistant shows the °F reading in the system's °C.
+    celsius = (fahrenheit - 32) / 1.8
+    assert float(state_of(hass, entity_id)) == pytest.approx(celsius, abs=0.1)
+
+
 async def test_entities_match_simulator_truth(
     hass: HomeAssistant, simulator: SimulatorServer
 ) -> None:
