@@ -111,6 +111,12 @@ class RotemFarmSnapshot:
     """Each house's live page (None: the option is off; a house is missing until fetched)."""
     farm_water_daily: float | None = None
     farm_feed_daily: float | None = None
+    farm_water_houses: tuple[int, ...] = ()
+    """Houses whose reading of this poll is in ``farm_water_daily``."""
+    farm_feed_houses: tuple[int, ...] = ()
+    """Houses whose reading of this poll is in ``farm_feed_daily``."""
+    farm_houses: tuple[int, ...] = ()
+    """Every house of the farm: those reported and those missing from this answer."""
 
 
 class DailyTotal:
@@ -160,6 +166,11 @@ class DailyTotal:
     def as_dict(self) -> dict[str, Any]:
         """Return what :meth:`__init__` restores."""
         return {"day": self.day, "total": self.total, "last": self.last}
+
+
+def _reporting(values: Mapping[int, float | None]) -> tuple[int, ...]:
+    """The houses that gave a reading, in order."""
+    return tuple(sorted(number for number, value in values.items() if value is not None))
 
 
 UNIT_JUMP = 10.0
@@ -384,27 +395,22 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         ):
             await self._async_refresh_details(site)
         assert self.farm_info is not None  # set by _async_setup
+        self._track_houses(site, now)
         today = dt_util.now().date()
+        water = {number: house.water_daily for number, house in site.houses.items() if house.online}
+        feed = {number: house.feed_daily for number, house in site.houses.items() if house.online}
         snapshot = RotemFarmSnapshot(
             site=site,
             farm_info=self.farm_info,
             placement_dates=self._update_placements(site, today),
             history=dict(self._history) if self.fetch_history else {},
             details=dict(self._details) if self.fetch_details else None,
-            farm_water_daily=self._water.update(
-                {
-                    number: house.water_daily
-                    for number, house in site.houses.items()
-                    if house.online
-                },
-                today,
-            ),
-            farm_feed_daily=self._feed.update(
-                {number: house.feed_daily for number, house in site.houses.items() if house.online},
-                today,
-            ),
+            farm_water_daily=self._water.update(water, today),
+            farm_feed_daily=self._feed.update(feed, today),
+            farm_water_houses=_reporting(water),
+            farm_feed_houses=_reporting(feed),
+            farm_houses=tuple(sorted(self.kept_houses | set(site.houses))),
         )
-        self._track_houses(site, now)
         self._store.async_delay_save(self._data_to_store, 10)
         return snapshot
 

@@ -38,8 +38,40 @@ def _details(house_number: int) -> HouseDetails:
     return HouseDetails(
         house_number=house_number,
         water_feed_ratio=1.8 * house_number,
-        mortality=Mortality(male_mortality=house_number, female_mortality=1, female_cull=1),
+        mortality=Mortality(
+            male_mortality=house_number, female_mortality=1, male_cull=0, female_cull=1
+        ),
     )
+
+
+async def test_mortality_is_unknown_unless_both_sexes_are_counted(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """A count for one sex only is no house total; a kind not counted at all is named.
+
+    House 1 counts dead birds of both sexes and no culls: its total says it holds mortality
+    only. House 2 counts only male culls: unknown, not the male culls passed off as a total.
+    """
+    pages = {
+        1: Mortality(male_mortality=2, female_mortality=3),
+        2: Mortality(male_mortality=2, female_mortality=3, male_cull=1),
+    }
+    mock_client.get_house_details.side_effect = lambda number: HouseDetails(
+        house_number=number, mortality=pages.get(number, Mortality())
+    )
+    await setup_entry(hass, rotem_entry, options=DETAILS_ON)
+    house_1 = hass.states.get(MORTALITY_1)
+    assert house_1 is not None
+    assert house_1.state == "5"
+    assert house_1.attributes["counted"] == ["mortality"]
+    house_2 = hass.states.get("sensor.green_valley_house_2_mortality_today")
+    assert house_2 is not None
+    assert house_2.state == "unknown"
+    assert house_2.attributes["counted"] == ["mortality"]
+    house_3 = hass.states.get("sensor.green_valley_house_3_mortality_today")
+    assert house_3 is not None
+    assert house_3.state == "unknown"
+    assert house_3.attributes["counted"] == []
 
 
 async def test_details_off_by_default_then_every_30_minutes(

@@ -471,7 +471,7 @@ def _history(house: int, kind: HistoryKind) -> History:
     values = (
         {"TotalDrink": 2024.0}
         if kind is HistoryKind.WATER
-        else {"Heater_1": 119.0, "Heater_8": 69.0, "Heater_2": None}
+        else {"Heater_1": 119.0, "Heater_8": 69.0, "Heater_2": 0.0}
     )
     return History(
         house_number=house,
@@ -651,6 +651,58 @@ async def test_history_without_finished_day(
     assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "unknown"
     assert state_of(hass, "sensor.green_valley_house_2_water_yesterday") == "5.0"
     assert state_of(hass, "sensor.green_valley_house_2_heater_run_time_yesterday") == "unknown"
+
+
+async def test_heater_run_time_is_unknown_unless_every_heater_reported(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """House 1's heater 2 left its cell empty: no total, and the attributes say which."""
+
+    def tables(house: int, kind: HistoryKind) -> History:
+        table = _history(house, kind)
+        if house != 1 or kind is not HistoryKind.HEATERS:
+            return table
+        values = {"Heater_1": 119.0, "Heater_2": None, "Heater_8": 69.0}
+        return replace(table, rows=(HistoryRow(growth_day=20, values=values),))
+
+    mock_client.get_history.side_effect = tables
+    await setup_entry(hass, rotem_entry, options={CONF_FETCH_HISTORY: True})
+    house_1 = hass.states.get("sensor.green_valley_house_1_heater_run_time_yesterday")
+    assert house_1 is not None
+    assert house_1.state == "unknown"
+    assert house_1.attributes["heaters"] == 2
+    assert house_1.attributes["heaters_not_reported"] == ["Heater_2"]
+    house_2 = hass.states.get("sensor.green_valley_house_2_heater_run_time_yesterday")
+    assert house_2 is not None
+    assert house_2.state == "188.0"
+    assert house_2.attributes["heaters"] == 3
+    assert house_2.attributes["heaters_not_reported"] == []
+
+
+async def test_farm_totals_say_which_houses_they_hold(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An off-line house and a missing one are named as not in the farm's total."""
+    await setup_entry(hass, rotem_entry)
+    farm = hass.states.get("sensor.green_valley_farm_water_today")
+    assert farm is not None
+    assert farm.attributes["houses_counted"] == [1, 2, 3, 4, 5, 6]
+    assert farm.attributes["houses_not_reporting"] == []
+    offline = replace(site.houses[2], connection_status=ConnectionStatus.DISCONNECTED)
+    mock_client.get_site.return_value = _without_house(with_house(site, offline), 5)
+    await poll(hass, freezer)
+    for entity_id in (
+        "sensor.green_valley_farm_water_today",
+        "sensor.green_valley_farm_feed_today",
+    ):
+        farm = hass.states.get(entity_id)
+        assert farm is not None
+        assert farm.attributes["houses_counted"] == [1, 3, 4, 6]
+        assert farm.attributes["houses_not_reporting"] == [2, 5]
 
 
 async def test_manual_farm_devices_are_not_removable(hass: HomeAssistant) -> None:
