@@ -16,8 +16,9 @@ what these readers cost (docs/integration.md, "What it costs").
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial, wraps
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,10 @@ FARM_INFO_INTERVAL = timedelta(days=1)
 HISTORY_INTERVAL = timedelta(hours=1)
 DETAILS_INTERVAL = timedelta(minutes=30)
 HISTORY_KINDS = (HistoryKind.WATER, HistoryKind.HEATERS)
+SLOW_CALL_TIMEOUT = 60.0
+"""Seconds one history or house-page request may take before its house waits a round."""
+SLOW_ROUND_TIMEOUT = 240.0
+"""Seconds one background round of history and house pages may take (under a poll)."""
 STORAGE_VERSION = 1
 HOUSE_GONE_AFTER = timedelta(hours=24)
 """How long a house may be missing from the cloud's answers before its device is removed.
@@ -107,6 +112,8 @@ class RotemFarmSnapshot:
     farm_info: FarmInfo
     placement_dates: Mapping[int, date] = field(default_factory=dict)
     history: Mapping[tuple[int, HistoryKind], History] = field(default_factory=dict)
+    history_on: bool = False
+    """Whether the user asked for the history tables (a table is missing until fetched)."""
     details: Mapping[int, HouseDetails] | None = None
     """Each house's live page (None: the option is off; a house is missing until fetched)."""
     farm_water_daily: float | None = None
@@ -281,6 +288,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         self._watchers: dict[int | None, list[_Watcher]] = {}
         self._stop_dispatch: CALLBACK_TYPE | None = None
         self._known_houses: set[int] | None = None
+        self._slow_task: asyncio.Task[None] | None = None
         self._missing_since: dict[int, datetime] = {}
 
     def shown_state(self, house_number: int | None, read: ShownReader) -> ShownState:
@@ -378,7 +386,12 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         return await self.client.get_site()
 
     async def _async_update_data(self) -> RotemFarmSnapshot:
-        """Poll the site; refresh farm facts daily and history hourly, both best effort."""
+        """Poll the site; refresh farm facts daily; history and house pages follow.
+
+        The poll returns as soon as the site answer is in, so fresh values are shown at once;
+        history (hourly) and house pages (every 30 minutes) are one request per house each,
+        fetched afterwards in the background (see :meth:`_start_slow_fetch`).
+        """
         now = dt_util.utcnow()
         if self._farm_info_at is None or now - self._farm_info_at >= FARM_INFO_INTERVAL:
             await self._async_refresh_farm_info()
@@ -386,14 +399,6 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         if await self._async_units_switched(site):
             # Pressure and wind of this answer were parsed with the old units: ask again.
             site = await self._async_fetch_site()
-        if self.fetch_history and (
-            self._history_at is None or now - self._history_at >= HISTORY_INTERVAL
-        ):
-            await self._async_refresh_history(site)
-        if self.fetch_details and (
-            self._details_at is None or now - self._details_at >= DETAILS_INTERVAL
-        ):
-            await self._async_refresh_details(site)
         assert self.farm_info is not None  # set by _async_setup
         self._track_houses(site, now)
         today = dt_util.now().date()
@@ -404,6 +409,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             farm_info=self.farm_info,
             placement_dates=self._update_placements(site, today),
             history=dict(self._history) if self.fetch_history else {},
+            history_on=self.fetch_history,
             details=dict(self._details) if self.fetch_details else None,
             farm_water_daily=self._water.update(water, today),
             farm_feed_daily=self._feed.update(feed, today),
@@ -412,6 +418,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             farm_houses=tuple(sorted(self.kept_houses | set(site.houses))),
         )
         self._store.async_delay_save(self._data_to_store, 10)
+        self._start_slow_fetch(site, now)
         return snapshot
 
     async def _async_refresh_farm_info(self) -> None:
@@ -463,16 +470,66 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         if new.weight != old.weight:
             self._feed = DailyTotal()
 
-    async def _async_refresh_history(self, site: SiteSnapshot) -> None:
+    @callback
+    def _start_slow_fetch(self, site: SiteSnapshot, now: datetime) -> None:
+        """Start the history and house-page round that is due, unless one is still running.
+
+        It runs as a background task of the config entry, so unloading the farm cancels it,
+        and it does not hold up the poll: a slow cloud delays these tables, never the site.
+        """
+        if self._slow_task is not None and not self._slow_task.done():
+            return
+        history = self.fetch_history and (
+            self._history_at is None or now - self._history_at >= HISTORY_INTERVAL
+        )
+        details = self.fetch_details and (
+            self._details_at is None or now - self._details_at >= DETAILS_INTERVAL
+        )
+        if not history and not details:
+            return
+        self._slow_task = self.config_entry.async_create_background_task(
+            self.hass,
+            self._async_fetch_slow(site, history=history, details=details),
+            name=f"{DOMAIN} history and house pages",
+            eager_start=False,
+        )
+
+    async def _async_fetch_slow(self, site: SiteSnapshot, *, history: bool, details: bool) -> None:
+        """Fetch the due tables within :data:`SLOW_ROUND_TIMEOUT`, then show them.
+
+        A refused session starts reauthentication (the site values stay shown until a poll
+        is refused too).
+        """
+        deadline = asyncio.get_running_loop().time() + SLOW_ROUND_TIMEOUT
+        try:
+            if history:
+                await self._async_refresh_history(site, deadline)
+            if details:
+                await self._async_refresh_details(site, deadline)
+        except RotemAuthError:
+            self.config_entry.async_start_reauth(self.hass)
+            return
+        if self.data is not None and self.last_update_success:
+            self.data = replace(
+                self.data,
+                history=dict(self._history) if self.fetch_history else {},
+                details=dict(self._details) if self.fetch_details else None,
+            )
+            self.async_update_listeners()
+
+    async def _async_refresh_history(self, site: SiteSnapshot, deadline: float) -> None:
         """Fetch water and heater history per online house; failures keep the old tables."""
         for kind in HISTORY_KINDS:
             tables = await self._async_fetch_per_house(
-                site, partial(self.client.get_history, kind=kind), f"History {kind.name}"
+                site,
+                partial(self.client.get_history, kind=kind),
+                f"History {kind.name}",
+                deadline,
             )
             self._history.update({(number, kind): table for number, table in tables.items()})
         self._history_at = dt_util.utcnow()
 
-    async def _async_refresh_details(self, site: SiteSnapshot) -> None:
+    async def _async_refresh_details(self, site: SiteSnapshot, deadline: float) -> None:
         """Fetch each online house's live page; a failure keeps that house's previous one.
 
         Each round also drops the pages of houses the cloud no longer reports.
@@ -480,31 +537,42 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         for number in set(self._details) - set(site.houses):
             del self._details[number]
         self._details.update(
-            await self._async_fetch_per_house(site, self.client.get_house_details, "Details")
+            await self._async_fetch_per_house(
+                site, self.client.get_house_details, "Details", deadline
+            )
         )
         self._details_at = dt_util.utcnow()
 
     async def _async_fetch_per_house[T](
-        self, site: SiteSnapshot, fetch: Callable[[int], Awaitable[T]], what: str
+        self,
+        site: SiteSnapshot,
+        fetch: Callable[[int], Awaitable[T]],
+        what: str,
+        deadline: float,
     ) -> dict[int, T]:
-        """Fetch one slow-cadence answer per online house, one after the other.
+        """Fetch one slow-cadence answer per online house, one after the other, in time.
 
-        Returns the answers by house number. A refused session starts reauthentication; any
-        other failure leaves that house out (logged at debug level: the next round retries),
-        so the caller keeps what it had.
+        Returns the answers by house number. Each request gets :data:`SLOW_CALL_TIMEOUT` and
+        none starts after ``deadline`` (loop time). A refused session is raised; any other
+        failure or a time-out leaves that house out (logged at debug level: the next round
+        retries), so the caller keeps what it had.
         """
+        loop = asyncio.get_running_loop()
         answers: dict[int, T] = {}
         for number, house in site.houses.items():
             if not house.online:
                 continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                LOGGER.debug("%s: out of time; from house %s on, next round", what, number)
+                break
             try:
-                answers[number] = await fetch(number)
-            except RotemAuthError as err:
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN, translation_key="auth_failed"
-                ) from err
-            except RotemError as err:
-                LOGGER.debug("%s of house %s not fetched: %s", what, number, err)
+                async with asyncio.timeout(min(SLOW_CALL_TIMEOUT, remaining)):
+                    answers[number] = await fetch(number)
+            except RotemAuthError:
+                raise
+            except (RotemError, TimeoutError) as err:
+                LOGGER.debug("%s of house %s not fetched: %r", what, number, err)
         return answers
 
     def _update_placements(self, site: SiteSnapshot, today: date) -> dict[int, date]:

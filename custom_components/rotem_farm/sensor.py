@@ -358,7 +358,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         unit_fn=lambda units: units.volume,
         value_fn=lambda house, snapshot, entry: _water_yesterday(house, snapshot),
-        exists_fn=lambda house, snapshot: (house.number, HistoryKind.WATER) in snapshot.history,
+        exists_fn=lambda house, snapshot: snapshot.history_on,
     ),
     RotemHouseSensorDescription(
         key="heaters_runtime_yesterday",
@@ -368,7 +368,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         suggested_display_precision=0,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda house, snapshot, entry: _heater_minutes_yesterday(house, snapshot),
-        exists_fn=lambda house, snapshot: (house.number, HistoryKind.HEATERS) in snapshot.history,
+        exists_fn=lambda house, snapshot: snapshot.history_on,
         attributes_fn=_heater_attributes,
     ),
     RotemHouseSensorDescription(

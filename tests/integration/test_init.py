@@ -512,14 +512,16 @@ async def test_history_errors(
     mock_client: MagicMock,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A failed history table is skipped; a refused session still asks for reauth."""
+    """A failed history table is unknown; a refused session asks for reauth, values stay."""
     mock_client.get_history.side_effect = RotemApiError("no history")
     await setup_entry(hass, rotem_entry, options={CONF_FETCH_HISTORY: True})
     assert state_of(hass, TEMPERATURE_1) == "30.0"
-    assert hass.states.get("sensor.green_valley_house_1_water_yesterday") is None
+    assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "unknown"
     mock_client.get_history.side_effect = RotemAuthError("refused")
     await poll(hass, freezer, minutes=61)
     assert flows_in_progress(hass) == [SOURCE_REAUTH]
+    # The refusal came after the site answer: its values are still shown.
+    assert state_of(hass, TEMPERATURE_1) == "30.0"
 
 
 async def test_alarm(

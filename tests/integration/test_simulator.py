@@ -177,7 +177,8 @@ async def test_entities_match_simulator_truth(
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()  # saving the options reloads the farm
+    # Saving the options reloads the farm; the house pages follow the first poll.
+    await hass.async_block_till_done(wait_background_tasks=True)
     model = simulator.simulation.farms[0]
     for house in farm["houses"]:
         values, number = house["values"], house["house"]
