@@ -457,10 +457,16 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
 
     @callback
     def _units_changed(self, old: Units, new: Units) -> None:
-        """Drop what was kept in the old units: history, house pages, the farm's daily totals."""
+        """Drop what was kept in the old units: history, house pages, the farm's daily totals.
+
+        A round of history and pages still running is cancelled; the poll starts a new one.
+        """
         LOGGER.info(
             "The farm's units changed (temperature %s to %s)", old.temperature, new.temperature
         )
+        if self._slow_task is not None and not self._slow_task.done():
+            self._slow_task.cancel()  # its tables would come in the old units
+            self._slow_task = None
         self._history.clear()
         self._history_at = None
         self._details.clear()

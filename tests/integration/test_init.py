@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -22,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.rotem_farm import coordinator as coordinator_module
 from custom_components.rotem_farm.const import CONF_FETCH_HISTORY, DOMAIN
 from custom_components.rotem_farm.coordinator import temperature_unit_switched
 from custom_components.rotem_farm.entity import find_device
@@ -413,6 +415,46 @@ async def test_unit_switch_is_seen_at_once(
     water = hass.states.get("sensor.green_valley_farm_water_today")
     assert water is not None
     assert water.attributes["unit_of_measurement"] == "gal"
+
+
+async def test_unit_switch_cancels_a_round_in_the_old_units(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """History still coming in °C when the switch is seen is dropped and asked again."""
+    monkeypatch.setattr(coordinator_module, "SLOW_CALL_TIMEOUT", 1e9)
+    monkeypatch.setattr(coordinator_module, "SLOW_ROUND_TIMEOUT", 1e9)
+    cancelled = asyncio.Event()
+    calls: list[int] = []
+
+    async def tables(house: int, kind: HistoryKind) -> History:
+        calls.append(house)
+        if len(calls) == 1:  # the first round hangs on its first table
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+        return _history(house, kind)
+
+    mock_client.get_history.side_effect = tables
+    rotem_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(rotem_entry, options={CONF_FETCH_HISTORY: True})
+    assert await hass.config_entries.async_setup(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert calls == [1]
+    farm_info = mock_client.get_farm_info.return_value
+    imperial = replace(farm_info.units, temperature="°F")
+    mock_client.get_farm_info.return_value = replace(farm_info, units=imperial)
+    site = mock_client.get_site.return_value
+    mock_client.get_site.return_value = _converted(site, lambda value: value * 1.8 + 32)
+    await poll(hass, freezer)
+    assert cancelled.is_set()
+    assert len(calls) == 1 + 12  # the new round: 6 houses x (water, heaters)
+    assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "2024.0"
 
 
 async def test_jump_that_is_no_unit_switch(
