@@ -21,7 +21,7 @@ from .analysis import AnalysisStore
 from .const import CONF_BASE_URL, CONF_FARM_KIND, DEFAULT_BASE_URL, DOMAIN, FARM_KIND_MANUAL
 from .coordinator import STORAGE_VERSION, RotemFarmCoordinator
 from .data import CONF_API_STYLE, DEFAULT_API_STYLE, RotemFarmConfigEntry, RotemFarmData
-from .entity import FARM_MODEL, farm_device_info, remove_house_devices
+from .entity import FARM_MODEL, farm_device_info, house_number_of_device, remove_house_devices
 from .manual import ManualFarm, async_remove_manual_store
 from .rotemnet import RotemClient
 from .services import async_setup_services
@@ -126,13 +126,20 @@ async def async_remove_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) -
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: RotemFarmConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user delete a house device the cloud no longer reports, never a current one."""
+    """Let the user delete a house device the cloud no longer reports, never a current one.
+
+    A missing house waits a day before it is removed by itself; the user who knows it is gone
+    need not wait.
+    """
     coordinator = entry.runtime_data.coordinator
     if coordinator is None:
         return False
     farm_id = entry.runtime_data.farm_id
     current = {f"{farm_id}_{number}" for number in coordinator.data.site.houses}
-    return not any(
+    removable = not any(
         domain == DOMAIN and (identifier == farm_id or identifier in current)
         for domain, identifier in device.identifiers
     )
+    if removable and (number := house_number_of_device(entry, device)) is not None:
+        coordinator.async_forget_house(number)
+    return removable

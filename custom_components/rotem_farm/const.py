@@ -43,3 +43,6 @@ SUBSYSTEMS: Final = (
 )
 # Analysis entities go unavailable when no report came for this many analysis intervals.
 ANALYSIS_STALE_INTERVALS: Final = 3
+# The longest analysis interval a report may announce (s): a day, as services.yaml offers. A
+# bound keeps "stale after three intervals" a time the calendar has (no OverflowError).
+MAX_ANALYSIS_INTERVAL_SECONDS: Final = 86400

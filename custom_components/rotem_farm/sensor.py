@@ -7,7 +7,7 @@ never assumed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
 from typing import Final, cast
@@ -40,13 +40,15 @@ from .entity import (
 )
 from .flock import expected_harvest_date
 from .manual import manual_house_sensors
-from .rotemnet import Equipment, HistoryKind, House, HouseDetails, Units
+from .rotemnet import Equipment, HistoryKind, House, HouseDetails, Mortality, Units
 
 PARALLEL_UPDATES = 0
 # Newest Home Assistant deprecates CONCENTRATION_PARTS_PER_MILLION; the unit string is stable.
 PARTS_PER_MILLION = "ppm"
 
 type SensorValue = StateType | date
+type Attributes = tuple[tuple[str, Hashable], ...]
+"""State attributes as a comparable tuple of (name, value) pairs (part of the shown state)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +58,8 @@ class RotemHouseSensorDescription(SensorEntityDescription):
     value_fn: Callable[[House, RotemFarmSnapshot, RotemFarmConfigEntry], SensorValue]
     exists_fn: Callable[[House, RotemFarmSnapshot], bool] = lambda house, snapshot: True
     unit_fn: Callable[[Units], str | None] | None = None
+    attributes_fn: Callable[[House, RotemFarmSnapshot], Attributes] | None = None
+    """What a sum is made of, for sensors that add several counts up."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +68,7 @@ class RotemFarmSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[RotemFarmSnapshot], SensorValue]
     unit_fn: Callable[[Units], str | None] | None = None
+    attributes_fn: Callable[[RotemFarmSnapshot], Attributes] | None = None
 
 
 def _running(equipment: Equipment | None) -> int | None:
@@ -99,14 +104,31 @@ def _water_yesterday(house: House, snapshot: RotemFarmSnapshot) -> float | None:
     return None if values is None else values.get("TotalDrink")
 
 
+def _heater_minutes(house: House, snapshot: RotemFarmSnapshot) -> dict[str, float | None]:
+    """Yesterday's minutes of every heater column (None: that heater's cell was empty)."""
+    values = _last_completed(house, snapshot, HistoryKind.HEATERS) or {}
+    return {key: value for key, value in values.items() if key.startswith("Heater_")}
+
+
 def _heater_minutes_yesterday(house: House, snapshot: RotemFarmSnapshot) -> float | None:
-    values = _last_completed(house, snapshot, HistoryKind.HEATERS)
-    if values is None:
+    """All heaters' minutes, or unknown when one heater did not report.
+
+    Unused heater slots report ``00:00``; an empty cell is a heater whose time is not known,
+    and a sum without it would pass for the house's total.
+    """
+    minutes = _heater_minutes(house, snapshot)
+    if not minutes or None in minutes.values():
         return None
-    minutes = [
-        value for key, value in values.items() if key.startswith("Heater_") and value is not None
-    ]
-    return sum(minutes) if minutes else None
+    return sum(value for value in minutes.values() if value is not None)
+
+
+def _heater_attributes(house: House, snapshot: RotemFarmSnapshot) -> Attributes:
+    """How many heaters the run time adds up, and which did not report."""
+    minutes = _heater_minutes(house, snapshot)
+    if not minutes:
+        return ()
+    silent = tuple(key for key, value in minutes.items() if value is None)
+    return (("heaters", len(minutes) - len(silent)), ("heaters_not_reported", silent))
 
 
 def _details(house: House, snapshot: RotemFarmSnapshot) -> HouseDetails | None:
@@ -114,9 +136,40 @@ def _details(house: House, snapshot: RotemFarmSnapshot) -> HouseDetails | None:
     return None if snapshot.details is None else snapshot.details.get(house.number)
 
 
+def _mortality_kinds(mortality: Mortality) -> dict[str, int | None]:
+    """Dead and culled birds of the day, each over both sexes.
+
+    None for a kind counted for one sex only: half a count is not the house's count. A kind
+    the controller does not count at all (no value for either sex) is left out.
+    """
+    kinds: dict[str, int | None] = {}
+    for kind, male, female in (
+        ("mortality", mortality.male_mortality, mortality.female_mortality),
+        ("cull", mortality.male_cull, mortality.female_cull),
+    ):
+        if male is None and female is None:
+            continue
+        kinds[kind] = None if male is None or female is None else male + female
+    return kinds
+
+
 def _mortality_today(house: House, snapshot: RotemFarmSnapshot) -> int | None:
+    """Dead and culled birds today; unknown when any count is there for one sex only."""
     details = _details(house, snapshot)
-    return None if details is None else details.mortality.total
+    if details is None:
+        return None
+    kinds = _mortality_kinds(details.mortality)
+    if not kinds or None in kinds.values():
+        return None
+    return sum(count for count in kinds.values() if count is not None)
+
+
+def _mortality_attributes(house: House, snapshot: RotemFarmSnapshot) -> Attributes:
+    details = _details(house, snapshot)
+    if details is None:
+        return ()
+    kinds = _mortality_kinds(details.mortality)
+    return (("counted", tuple(kind for kind, count in kinds.items() if count is not None)),)
 
 
 def _water_feed_ratio(house: House, snapshot: RotemFarmSnapshot) -> float | None:
@@ -305,7 +358,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         unit_fn=lambda units: units.volume,
         value_fn=lambda house, snapshot, entry: _water_yesterday(house, snapshot),
-        exists_fn=lambda house, snapshot: (house.number, HistoryKind.WATER) in snapshot.history,
+        exists_fn=lambda house, snapshot: snapshot.history_on,
     ),
     RotemHouseSensorDescription(
         key="heaters_runtime_yesterday",
@@ -315,7 +368,8 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         suggested_display_precision=0,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda house, snapshot, entry: _heater_minutes_yesterday(house, snapshot),
-        exists_fn=lambda house, snapshot: (house.number, HistoryKind.HEATERS) in snapshot.history,
+        exists_fn=lambda house, snapshot: snapshot.history_on,
+        attributes_fn=_heater_attributes,
     ),
     RotemHouseSensorDescription(
         key="mortality_today",
@@ -323,6 +377,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda house, snapshot, entry: _mortality_today(house, snapshot),
         exists_fn=_fetching_details,
+        attributes_fn=_mortality_attributes,
     ),
     RotemHouseSensorDescription(
         key="water_feed_ratio",
@@ -343,6 +398,7 @@ FARM_SENSORS: tuple[RotemFarmSensorDescription, ...] = (
         suggested_display_precision=0,
         unit_fn=lambda units: units.volume,
         value_fn=lambda snapshot: snapshot.farm_water_daily,
+        attributes_fn=lambda snapshot: _farm_houses(snapshot, snapshot.farm_water_houses),
     ),
     RotemFarmSensorDescription(
         key="feed_daily",
@@ -352,8 +408,21 @@ FARM_SENSORS: tuple[RotemFarmSensorDescription, ...] = (
         suggested_display_precision=0,
         unit_fn=lambda units: units.weight,
         value_fn=lambda snapshot: snapshot.farm_feed_daily,
+        attributes_fn=lambda snapshot: _farm_houses(snapshot, snapshot.farm_feed_houses),
     ),
 )
+
+
+def _farm_houses(snapshot: RotemFarmSnapshot, counted: tuple[int, ...]) -> Attributes:
+    """Which houses' readings this farm total holds now, and which are not in it.
+
+    A house off line or missing from the answer adds nothing until it reports again (then
+    its whole increase is added), so meanwhile the total is that of the houses counted.
+    """
+    return (
+        ("houses_counted", counted),
+        ("houses_not_reporting", tuple(sorted(set(snapshot.farm_houses) - set(counted)))),
+    )
 
 
 def probe_description(probe: int) -> RotemHouseSensorDescription:
@@ -413,7 +482,7 @@ async def async_setup_entry(
     async_add_houses_as_they_appear(entry, coordinator, async_add_entities, entities_of_house)
 
 
-type _SensorShown = tuple[bool, SensorValue, str | None]
+type _SensorShown = tuple[bool, SensorValue, str | None, Attributes | None]
 _NO_UNIT: Final = object()
 
 
@@ -430,13 +499,17 @@ class _RotemCoordinatorSensor(RotemFarmCoordinatorEntity, SensorEntity):
         if shown is None:
             self._attr_available = False
             return
-        available, value, unit = cast(_SensorShown, shown)
+        available, value, unit, attributes = cast(_SensorShown, shown)
         if available != self._attr_available:
             self._attr_available = available
         self._attr_native_value = value
         # Not set at all before the first reading (SensorEntity has no class default).
         if unit != getattr(self, "_attr_native_unit_of_measurement", _NO_UNIT):
             self._attr_native_unit_of_measurement = unit
+        if attributes is not None:
+            self._attr_extra_state_attributes = {
+                name: list(item) if isinstance(item, tuple) else item for name, item in attributes
+            }
 
 
 class RotemHouseSensor(RotemHouseCoordinatorEntity, _RotemCoordinatorSensor):
@@ -501,13 +574,15 @@ def _house_reader(
     """
     value_fn = description.value_fn
     unit_fn = description.unit_fn
+    attributes_fn = description.attributes_fn
     fixed_unit = description.native_unit_of_measurement
 
     def read(house: House | None, snapshot: RotemFarmSnapshot) -> _SensorShown:
         unit = fixed_unit if unit_fn is None else unit_fn(snapshot.farm_info.units)
         if house is None or not house.online:
-            return (False, None, unit)
-        return (True, value_fn(house, snapshot, entry), unit)
+            return (False, None, unit, None)
+        attributes = None if attributes_fn is None else attributes_fn(house, snapshot)
+        return (True, value_fn(house, snapshot, entry), unit, attributes)
 
     return read
 
@@ -516,10 +591,12 @@ def _farm_reader(description: RotemFarmSensorDescription) -> ShownReader:
     """What a farm sensor shows: available whenever the poll succeeded, value, farm's unit."""
     value_fn = description.value_fn
     unit_fn = description.unit_fn
+    attributes_fn = description.attributes_fn
     fixed_unit = description.native_unit_of_measurement
 
     def read(house: House | None, snapshot: RotemFarmSnapshot) -> _SensorShown:
         unit = fixed_unit if unit_fn is None else unit_fn(snapshot.farm_info.units)
-        return (True, value_fn(snapshot), unit)
+        attributes = None if attributes_fn is None else attributes_fn(snapshot)
+        return (True, value_fn(snapshot), unit, attributes)
 
     return read

@@ -12,10 +12,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import STATE_ON
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from custom_components.rotem_farm.const import (
@@ -49,6 +50,72 @@ async def _truth(server: SimulatorServer) -> dict[str, Any]:
     ):
         truth: dict[str, Any] = await response.json()
     return truth
+
+
+async def _add_farm(hass: HomeAssistant, server: SimulatorServer) -> ConfigEntry[Any]:
+    """Add farm 1 of the simulator through the config flow, as a user would."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "rotem"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "username": "farm1",
+            "password": "demo",
+            "advanced": {"base_url": server.base_url, "api_style": "legacy"},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entry: ConfigEntry[Any] = result["result"]
+    return entry
+
+
+async def test_house_missing_from_one_answer_keeps_its_device(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    """One partial answer of the cloud: house 2 is unavailable, not deleted, then back."""
+    entry = await _add_farm(hass, simulator)
+    coordinator = entry.runtime_data.coordinator
+    gateway = entry.unique_id
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{gateway}_2_temperature")
+    assert entity_id is not None
+    simulator.simulation.add_fault({"kind": "house_missing", "house": 2, "params": {"count": 1}})
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert state_of(hass, entity_id) == STATE_UNAVAILABLE
+    assert dr.async_get(hass).async_get_device({(DOMAIN, f"{gateway}_2")}) is not None
+    assert er.async_get(hass).async_get(entity_id) is not None
+
+    simulator.simulation.advance(timedelta(minutes=5))
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    truth = (await _truth(simulator))["farms"][0]["houses"][1]["values"]
+    assert float(state_of(hass, entity_id)) == pytest.approx(truth["temperature"], abs=0.051)
+
+
+async def test_unit_change_is_read_in_the_new_unit_at_once(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    """The account switches to imperial: the next poll shows °F readings as °F, not as °C."""
+    entry = await _add_farm(hass, simulator)
+    coordinator = entry.runtime_data.coordinator
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.unique_id}_1_temperature"
+    )
+    assert entity_id is not None
+    simulator.simulation.add_fault({"kind": "unit_change", "params": {"units": "imperial"}})
+    simulator.simulation.advance(timedelta(minutes=5))
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    truth = await _truth(simulator)
+    assert truth["farms"][0]["units"] == "imperial"
+    fahrenheit = truth["farms"][0]["houses"][0]["values"]["temperature"]
+    assert coordinator.data.farm_info.units.temperature == "°F"
+    # Home Assistant shows the °F reading in the system's °C.
+    celsius = (fahrenheit - 32) / 1.8
+    assert float(state_of(hass, entity_id)) == pytest.approx(celsius, abs=0.1)
 
 
 async def test_entities_match_simulator_truth(
@@ -110,7 +177,8 @@ async def test_entities_match_simulator_truth(
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()  # saving the options reloads the farm
+    # Saving the options reloads the farm; the house pages follow the first poll.
+    await hass.async_block_till_done(wait_background_tasks=True)
     model = simulator.simulation.farms[0]
     for house in farm["houses"]:
         values, number = house["values"], house["house"]

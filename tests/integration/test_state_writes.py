@@ -217,12 +217,12 @@ async def test_house_that_returns_is_followed_again(
     site: SiteSnapshot,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A house that vanished and came back gets new entities that follow its values."""
+    """A house missing from one answer is unavailable, then its entities follow it again."""
     await setup_entry(hass, rotem_entry)
     without_1 = replace(site, houses={n: h for n, h in site.houses.items() if n != 1})
     mock_client.get_site.return_value = without_1
     await poll(hass, freezer)
-    assert hass.states.get(TEMPERATURE_1) is None
+    assert _state(hass, TEMPERATURE_1).state == STATE_UNAVAILABLE
     mock_client.get_site.return_value = site
     await poll(hass, freezer)
     assert _state(hass, TEMPERATURE_1).state == "30.0"
