@@ -18,7 +18,15 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .analysis import AnalysisStore
-from .const import CONF_BASE_URL, CONF_FARM_KIND, DEFAULT_BASE_URL, DOMAIN, FARM_KIND_MANUAL
+from .const import (
+    CONF_BASE_URL,
+    CONF_FARM_KIND,
+    DEFAULT_BASE_URL,
+    DOMAIN,
+    FARM_KIND_MANUAL,
+    LEGACY_CONF_UPDATE_INTERVAL,
+    LOGGER,
+)
 from .coordinator import STORAGE_VERSION, RotemFarmCoordinator
 from .data import CONF_API_STYLE, DEFAULT_API_STYLE, RotemFarmConfigEntry, RotemFarmData
 from .entity import FARM_MODEL, farm_device_info, remove_house_devices
@@ -47,6 +55,24 @@ def _platforms(entry: RotemFarmConfigEntry) -> list[Platform]:
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services once, whatever entries exist (quality rule action-setup)."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) -> bool:
+    """Bring an entry stored by an older release up to the current version.
+
+    1.1 -> 1.2: the polling interval option is gone (the interval is fixed); an entry that still
+    holds it loses it. An entry from a newer release (major version above 1) is refused, as
+    Home Assistant expects, rather than read wrongly.
+    """
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:
+        options = {
+            key: value for key, value in entry.options.items() if key != LEGACY_CONF_UPDATE_INTERVAL
+        }
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        LOGGER.debug("Migrated %s to version 1.2 (polling interval option removed)", entry.title)
     return True
 
 
@@ -106,7 +132,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) ->
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: RotemFarmConfigEntry) -> None:
-    """Apply new options (interval, history, links) by reloading the entry."""
+    """Apply new options (history, details, target age, links) by reloading the entry."""
     hass.config_entries.async_schedule_reload(entry.entry_id)
 
 

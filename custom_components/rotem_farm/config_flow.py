@@ -41,10 +41,8 @@ from .const import (
     CONF_HOUSES,
     CONF_LINKS,
     CONF_TARGET_AGE,
-    CONF_UPDATE_INTERVAL,
     DEFAULT_BASE_URL,
     DEFAULT_TARGET_AGE,
-    DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     FARM_KIND_MANUAL,
     FARM_KIND_ROTEM,
@@ -128,6 +126,8 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a farm: a RotemNetWeb account or a farm kept by hand."""
 
     VERSION = 1
+    # Minor version 2 dropped the polling interval option (async_migrate_entry).
+    MINOR_VERSION = 2
     _last_client: RotemClient
 
     @staticmethod
@@ -288,7 +288,11 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class RotemFarmOptionsFlow(OptionsFlowBase):
-    """Poll cadence and history for accounts; target age for both; sensor links when manual."""
+    """History and house details for accounts; target age for both; sensor links when manual.
+
+    There is no polling interval: it is fixed (Home Assistant's appropriate-polling rule);
+    ``homeassistant.update_entity`` asks for a reading in between.
+    """
 
     def __init__(self) -> None:
         """Start with no answers; manual farms collect links house by house."""
@@ -306,25 +310,12 @@ class RotemFarmOptionsFlow(OptionsFlowBase):
             self._options = {**options, **user_input}
             self._options[CONF_TARGET_AGE] = int(user_input[CONF_TARGET_AGE])
             if not self._manual:
-                self._options[CONF_UPDATE_INTERVAL] = int(user_input[CONF_UPDATE_INTERVAL])
                 return self.async_create_entry(data=self._options)
             self._options[CONF_LINKS] = dict(options.get(CONF_LINKS, {}))
             self._house = 1
             return await self.async_step_house()
         fields: dict[vol.Marker, Any] = {}
         if not self._manual:
-            fields[
-                vol.Required(
-                    CONF_UPDATE_INTERVAL,
-                    default=options.get(
-                        CONF_UPDATE_INTERVAL, int(DEFAULT_UPDATE_INTERVAL.total_seconds() // 60)
-                    ),
-                )
-            ] = NumberSelector(
-                NumberSelectorConfig(
-                    min=1, max=60, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="min"
-                )
-            )
             fields[
                 vol.Required(CONF_FETCH_HISTORY, default=options.get(CONF_FETCH_HISTORY, False))
             ] = BooleanSelector()

@@ -32,7 +32,6 @@ from homeassistant.util import dt as dt_util
 from .const import (
     CONF_FETCH_DETAILS,
     CONF_FETCH_HISTORY,
-    CONF_UPDATE_INTERVAL,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     LOGGER,
@@ -186,15 +185,13 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
     def __init__(
         self, hass: HomeAssistant, entry: RotemFarmConfigEntry, client: RotemClient
     ) -> None:
-        """Set the poll interval from the entry's options."""
-        minutes = entry.options.get(CONF_UPDATE_INTERVAL)
-        interval = timedelta(minutes=minutes) if minutes else DEFAULT_UPDATE_INTERVAL
+        """Poll at the fixed interval (homeassistant.update_entity polls in between)."""
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=interval,
+            update_interval=DEFAULT_UPDATE_INTERVAL,
         )
         self.client = client
         self.farm_info: FarmInfo | None = None

@@ -203,18 +203,18 @@ async def test_options_change_reloads(
     rotem_entry: MockConfigEntry,
     mock_client: MagicMock,
 ) -> None:
-    """New options take effect: the entry reloads and polls at the new interval."""
+    """New options take effect: the entry reloads; the poll interval stays the fixed 5 min."""
     await setup_entry(hass, rotem_entry)
     result = await hass.config_entries.options.async_init(rotem_entry.entry_id)
     await hass.config_entries.options.async_configure(
-        result["flow_id"], {"update_interval": 15, "fetch_history": False, "target_age": 40}
+        result["flow_id"], {"fetch_history": False, "target_age": 40}
     )
     await hass.async_block_till_done()
     assert rotem_entry.state is ConfigEntryState.LOADED
     assert mock_client.get_farm_info.await_count == 2
     coordinator = rotem_entry.runtime_data.coordinator
     assert coordinator is not None
-    assert coordinator.update_interval == timedelta(minutes=15)
+    assert coordinator.update_interval == timedelta(minutes=5)
     expected = dt_util.now().date() - timedelta(days=21) + timedelta(days=40)
     harvest = state_of(hass, "sensor.green_valley_house_1_expected_harvest")
     assert harvest == expected.isoformat()
@@ -473,3 +473,64 @@ async def test_manual_farm_fewer_houses(hass: HomeAssistant) -> None:
     assert find_device(hass, (DOMAIN, "manual-id"), entry.entry_id) is not None
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_migration_drops_the_polling_interval(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An entry saved with the old interval option (1.1) loses it and polls every 5 minutes."""
+    assert (rotem_entry.version, rotem_entry.minor_version) == (1, 1)
+    mock_client.get_history.side_effect = _history
+    await setup_entry(
+        hass,
+        rotem_entry,
+        options={"update_interval": 1, CONF_FETCH_HISTORY: True, "target_age": 40},
+    )
+    assert rotem_entry.state is ConfigEntryState.LOADED
+    assert (rotem_entry.version, rotem_entry.minor_version) == (1, 2)
+    assert dict(rotem_entry.options) == {CONF_FETCH_HISTORY: True, "target_age": 40}
+    coordinator = rotem_entry.runtime_data.coordinator
+    assert coordinator is not None
+    assert coordinator.update_interval == timedelta(minutes=5)
+    polls = mock_client.get_site.await_count
+    await poll(hass, freezer, minutes=1)
+    assert mock_client.get_site.await_count == polls
+    await poll(hass, freezer, minutes=4)
+    assert mock_client.get_site.await_count == polls + 1
+
+
+async def test_migration_of_a_manual_farm(hass: HomeAssistant) -> None:
+    """A manual farm never had the interval; its other options stay and the version moves on."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Hilltop",
+        unique_id="manual-id",
+        data={"farm_kind": "manual", "houses": 1},
+        options={"target_age": 35},
+        minor_version=1,
+    )
+    await setup_entry(hass, entry)
+    assert entry.minor_version == 2
+    assert dict(entry.options) == {"target_age": 35}
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_entry_of_a_newer_release_is_not_loaded(
+    hass: HomeAssistant, mock_client: MagicMock
+) -> None:
+    """A major version this release does not know is refused, not read wrongly."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Green Valley",
+        unique_id=GATEWAY,
+        data={"farm_kind": "rotem", "username": "u", "password": "p"},
+        version=2,
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR
+    assert mock_client.get_site.await_count == 0

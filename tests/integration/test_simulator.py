@@ -22,7 +22,6 @@ from custom_components.rotem_farm.const import (
     CONF_FETCH_DETAILS,
     CONF_FETCH_HISTORY,
     CONF_TARGET_AGE,
-    CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
 from simulator.report import house_report
@@ -103,7 +102,6 @@ async def test_entities_match_simulator_truth(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_UPDATE_INTERVAL: 5,
             CONF_FETCH_HISTORY: False,
             CONF_FETCH_DETAILS: True,
             CONF_TARGET_AGE: 42,
