@@ -13,7 +13,7 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .analysis import analysis_binary_sensors
 from .coordinator import RotemFarmCoordinator, RotemFarmSnapshot, ShownReader, ShownState
@@ -53,7 +53,7 @@ BINARY_SENSORS: tuple[RotemBinarySensorDescription, ...] = (
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: RotemFarmConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create each house's binary sensors, and add houses as they appear."""
     data = entry.runtime_data

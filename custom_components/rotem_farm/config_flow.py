@@ -48,7 +48,7 @@ from .const import (
     FARM_KIND_ROTEM,
     LOGGER,
 )
-from .data import API_STYLES, CONF_API_STYLE, DEFAULT_API_STYLE
+from .data import API_STYLES, CONF_API_STYLE, DEFAULT_API_STYLE, RotemFarmConfigEntry
 from .rotemnet import (
     LoginInfo,
     RotemAuthError,
@@ -132,7 +132,7 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: config_entries.ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: RotemFarmConfigEntry) -> RotemFarmOptionsFlow:
         """Options differ by farm kind; one flow handles both."""
         return RotemFarmOptionsFlow()
 

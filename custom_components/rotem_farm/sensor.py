@@ -24,7 +24,7 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .analysis import analysis_sensors
@@ -374,7 +374,7 @@ def probe_description(probe: int) -> RotemHouseSensorDescription:
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: RotemFarmConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the farm sensors and each house's sensors, and add houses as they appear."""
     data = entry.runtime_data

@@ -6,6 +6,7 @@ those tests exist and checks the structural rules directly.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import re
@@ -111,8 +112,34 @@ def _check_brands() -> None:
             assert image.size == (size, size), name
 
 
+PLATFORMS = ("binary_sensor", "button", "date", "number", "sensor")
+
+
+def _function(source: str, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            return node
+    raise AssertionError(f"no function {name}")
+
+
+def _annotations(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    return [ast.unparse(arg.annotation) if arg.annotation else "" for arg in function.args.args]
+
+
 def _check_strict_typing() -> None:
+    """What core's CI checks beyond mypy: the typed entry and entities callback, no ignores."""
     assert (COMPONENT / "rotemnet" / "py.typed").exists()
+    for path in COMPONENT.rglob("*.py"):
+        assert "type: ignore" not in path.read_text(encoding="utf-8"), path.name
+    for platform in PLATFORMS:
+        setup = _function(SOURCES[f"{platform}.py"], "async_setup_entry")
+        assert _annotations(setup) == [
+            "HomeAssistant",
+            "RotemFarmConfigEntry",
+            "AddConfigEntryEntitiesCallback",
+        ], platform
+    options = _function(SOURCES["config_flow.py"], "async_get_options_flow")
+    assert _annotations(options) == ["RotemFarmConfigEntry"]
 
 
 def _check_exception_translations() -> None:
