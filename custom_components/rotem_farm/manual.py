@@ -429,6 +429,7 @@ FLOCK_SENSORS: tuple[FlockSensorEntityDescription, ...] = (
         key="growth_day",
         translation_key="growth_day",
         native_unit_of_measurement=UnitOfTime.DAYS,
+        suggested_display_precision=0,
         value_fn=lambda flock, today, _target: (
             growth_day_from_placement(flock.placement_date, today) if flock.placement_date else None
         ),
@@ -451,6 +452,7 @@ FLOCK_SENSORS: tuple[FlockSensorEntityDescription, ...] = (
         key="bird_count",
         translation_key="bird_count",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda flock, _today, _target: flock.bird_count,
     ),
 )
@@ -530,6 +532,7 @@ LINKED_SENSORS: tuple[LinkedSensorEntityDescription, ...] = (
         translation_key=LINK_TEMPERATURE,
         device_class=SensorDeviceClass.TEMPERATURE,
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
         default_unit_fn=lambda hass: hass.config.units.temperature_unit,
         valid_units=frozenset(unit.value for unit in UnitOfTemperature),
     ),
@@ -538,6 +541,7 @@ LINKED_SENSORS: tuple[LinkedSensorEntityDescription, ...] = (
         translation_key=LINK_HUMIDITY,
         device_class=SensorDeviceClass.HUMIDITY,
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         default_unit_fn=lambda _hass: PERCENTAGE,
         valid_units=frozenset({PERCENTAGE}),
     ),

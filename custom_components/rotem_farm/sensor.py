@@ -18,9 +18,11 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    UnitOfPressure,
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
@@ -48,6 +50,25 @@ PARTS_PER_MILLION = "ppm"
 
 type SensorValue = StateType | date
 
+# Inches of water (a US farm's static pressure unit) is a Home Assistant pressure unit only in
+# releases after 2025.4; an older one warns at start-up about each such sensor and cannot convert
+# it. There the value is shown in Pa instead, with the factor Home Assistant itself uses (water
+# at 4 °C), and the sensor's unit says Pa.
+INCHES_OF_WATER: Final = "inH₂O"
+INH2O_TO_PA: Final = 249.0889083333348
+HA_HAS_INCHES_OF_WATER: Final = INCHES_OF_WATER in DEVICE_CLASS_UNITS[SensorDeviceClass.PRESSURE]
+# Decimals that resolve about 1 Pa in each pressure unit a farm can use (house pressures are a
+# few tens of Pa: 0.1 inH₂O, 0.3 mbar); an unknown unit gets Home Assistant's default.
+PRESSURE_PRECISION: Final[dict[str, int]] = {
+    UnitOfPressure.PA: 0,
+    UnitOfPressure.HPA: 2,
+    UnitOfPressure.MBAR: 2,
+    UnitOfPressure.KPA: 3,
+    UnitOfPressure.BAR: 5,
+    UnitOfPressure.PSI: 4,
+    INCHES_OF_WATER: 3,
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class RotemHouseSensorDescription(SensorEntityDescription):
@@ -56,6 +77,8 @@ class RotemHouseSensorDescription(SensorEntityDescription):
     value_fn: Callable[[House, RotemFarmSnapshot, RotemFarmConfigEntry], SensorValue]
     exists_fn: Callable[[House, RotemFarmSnapshot], bool] = lambda house, snapshot: True
     unit_fn: Callable[[Units], str | None] | None = None
+    precision_fn: Callable[[str | None], int | None] | None = None
+    """Display precision for the unit the farm uses, where one number does not fit them all."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +87,24 @@ class RotemFarmSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[RotemFarmSnapshot], SensorValue]
     unit_fn: Callable[[Units], str | None] | None = None
+
+
+def _pressure_unit(units: Units) -> str | None:
+    """The farm's pressure unit, or Pa where this Home Assistant lacks inches of water."""
+    if units.pressure == INCHES_OF_WATER and not HA_HAS_INCHES_OF_WATER:
+        return UnitOfPressure.PA
+    return units.pressure
+
+
+def _pressure(value: float | None, units: Units) -> float | None:
+    """A pressure in :func:`_pressure_unit`: converted to Pa only where that unit is Pa instead."""
+    if value is None or units.pressure != INCHES_OF_WATER or HA_HAS_INCHES_OF_WATER:
+        return value
+    return value * INH2O_TO_PA
+
+
+def _pressure_precision(unit: str | None) -> int | None:
+    return None if unit is None else PRESSURE_PRECISION.get(unit)
 
 
 def _running(equipment: Equipment | None) -> int | None:
@@ -173,19 +214,23 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         translation_key="static_pressure",
         device_class=SensorDeviceClass.PRESSURE,
         state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        unit_fn=lambda units: units.pressure,
-        value_fn=lambda house, snapshot, entry: house.static_pressure,
+        unit_fn=_pressure_unit,
+        precision_fn=_pressure_precision,
+        value_fn=lambda house, snapshot, entry: _pressure(
+            house.static_pressure, snapshot.farm_info.units
+        ),
     ),
     RotemHouseSensorDescription(
         key="target_pressure",
         translation_key="target_pressure",
         device_class=SensorDeviceClass.PRESSURE,
         state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
         entity_registry_enabled_default=False,
-        unit_fn=lambda units: units.pressure,
-        value_fn=lambda house, snapshot, entry: house.target_pressure,
+        unit_fn=_pressure_unit,
+        precision_fn=_pressure_precision,
+        value_fn=lambda house, snapshot, entry: _pressure(
+            house.target_pressure, snapshot.farm_info.units
+        ),
     ),
     RotemHouseSensorDescription(
         key="co2",
@@ -210,6 +255,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="vent_level",
         translation_key="vent_level",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.vent_level,
     ),
     RotemHouseSensorDescription(
@@ -251,6 +297,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="bird_count",
         translation_key="bird_count",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.bird_count,
     ),
     RotemHouseSensorDescription(
@@ -265,6 +312,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="growth_day",
         translation_key="growth_day",
         native_unit_of_measurement=UnitOfTime.DAYS,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.growth_day,
     ),
     RotemHouseSensorDescription(
@@ -283,18 +331,21 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="heaters_running",
         translation_key="heaters_running",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: _running(house.heaters),
     ),
     RotemHouseSensorDescription(
         key="tunnel_fans_running",
         translation_key="tunnel_fans_running",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: _running(house.tunnel_fans),
     ),
     RotemHouseSensorDescription(
         key="exhaust_fans_running",
         translation_key="exhaust_fans_running",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: _running(house.exhaust_fans),
     ),
     RotemHouseSensorDescription(
@@ -321,6 +372,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="mortality_today",
         translation_key="mortality_today",
         state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: _mortality_today(house, snapshot),
         exists_fn=_fetching_details,
     ),
@@ -451,8 +503,15 @@ class RotemHouseSensor(RotemHouseCoordinatorEntity, _RotemCoordinatorSensor):
         house_number: int,
         description: RotemHouseSensorDescription,
     ) -> None:
-        """Bind the description to the house; its reader picks the value and the farm's unit."""
+        """Bind the description to the house; its reader picks the value and the farm's unit.
+
+        A unit-dependent display precision is fixed here, from the unit at creation: Home
+        Assistant reads it once, when the entity is registered.
+        """
         self.entity_description = description
+        if description.precision_fn is not None and description.unit_fn is not None:
+            unit = description.unit_fn(coordinator.data.farm_info.units)
+            self._attr_suggested_display_precision = description.precision_fn(unit)
         super().__init__(
             coordinator,
             data,
