@@ -21,7 +21,6 @@ from homeassistant.components.sensor import (
 from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
 from homeassistant.const import (
     PERCENTAGE,
-    EntityCategory,
     UnitOfPressure,
     UnitOfTime,
 )
@@ -353,7 +352,6 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         translation_key="water_yesterday",
         device_class=SensorDeviceClass.WATER,
         suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
         unit_fn=lambda units: units.volume,
         value_fn=lambda house, snapshot, entry: _water_yesterday(house, snapshot),
         exists_fn=lambda house, snapshot: (house.number, HistoryKind.WATER) in snapshot.history,
@@ -364,7 +362,6 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda house, snapshot, entry: _heater_minutes_yesterday(house, snapshot),
         exists_fn=lambda house, snapshot: (house.number, HistoryKind.HEATERS) in snapshot.history,
     ),

@@ -279,6 +279,12 @@ async def test_history_hourly_when_enabled(
     assert mock_client.get_history.await_count == 12  # 6 houses x (water, heaters)
     assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "2024.0"
     assert state_of(hass, "sensor.green_valley_house_1_heater_run_time_yesterday") == "188.0"
+    # Yesterday's water and heating are primary data, shown with the house's other values.
+    registry = er.async_get(hass)
+    for key in ("water_yesterday", "heater_run_time_yesterday"):
+        entry = registry.async_get(f"sensor.green_valley_house_1_{key}")
+        assert entry is not None
+        assert entry.entity_category is None, key
     for _ in range(11):
         await poll(hass, freezer)
     assert mock_client.get_history.await_count == 12
