@@ -207,6 +207,8 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         self._placements_day: date | None = None
         self._water = DailyTotal()
         self._feed = DailyTotal()
+        # A delayed save is scheduled and not written yet (see async_shutdown).
+        self._save_pending = False
         self._watchers: dict[int | None, list[_Watcher]] = {}
         self._stop_dispatch: CALLBACK_TYPE | None = None
         self._reported_houses: frozenset[int] | None = None
@@ -337,6 +339,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
                 today,
             ),
         )
+        self._save_pending = True
         self._store.async_delay_save(self._data_to_store, 10)
         houses = frozenset(site.houses)
         if houses != self._reported_houses:
@@ -421,8 +424,21 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         self._placements_day = today
         return {number: placement for number, (placement, _) in self._placements.items()}
 
+    async def async_shutdown(self) -> None:
+        """Stop polling, and write the state the last poll left to a delayed save now.
+
+        Left pending, the delayed save outlives the entry: a farm removed within its delay had
+        its file deleted (async_remove_entry runs after the unload) and then written back.
+        Only a pending save is written, so a setup that failed before loading the stored state
+        cannot overwrite it with nothing.
+        """
+        await super().async_shutdown()
+        if self._save_pending:
+            await self._store.async_save(self._data_to_store())
+
     @callback
     def _data_to_store(self) -> dict[str, Any]:
+        self._save_pending = False
         return {
             "placement": {
                 str(number): {"date": placement.isoformat(), "growth_day": growth_day}

@@ -343,6 +343,62 @@ async def test_remove_entry_deletes_store(
     assert key not in hass_storage
 
 
+async def test_removal_right_after_a_poll_leaves_no_store(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    hass_storage: dict[str, object],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A farm removed within the 10 s save delay of a poll stays removed: no file comes back."""
+    await setup_entry(hass, rotem_entry)
+    key = f"{DOMAIN}.{rotem_entry.entry_id}"
+    assert key not in hass_storage  # the poll's save is still pending
+    await hass.config_entries.async_remove(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+    freezer.tick(timedelta(seconds=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
+async def test_unload_right_after_a_poll_keeps_its_state(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """An unload (reload, restart of the entry) within the save delay writes the poll's state."""
+    await setup_entry(hass, rotem_entry)
+    key = f"{DOMAIN}.{rotem_entry.entry_id}"
+    assert key not in hass_storage
+    assert await hass.config_entries.async_unload(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    stored = hass_storage[key]["data"]
+    assert set(stored["placement"]) == {"1", "2", "3", "4", "5", "6"}
+    assert stored["water"]["total"] is not None
+
+
+async def test_failed_setup_leaves_the_stored_state_alone(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A setup that is retried later writes nothing over the stored flock dates and totals."""
+    key = f"{DOMAIN}.{rotem_entry.entry_id}"
+    stored = {"placement": {"1": {"date": "2026-11-01", "growth_day": 21}}}
+    hass_storage[key] = {"version": 1, "key": key, "data": stored}
+    mock_client.get_site.side_effect = RotemConnectionError("down")
+    rotem_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(rotem_entry.entry_id)
+    assert rotem_entry.state is ConfigEntryState.SETUP_RETRY
+    await hass.config_entries.async_unload(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass_storage[key]["data"] == stored
+
+
 async def test_missing_values_are_unknown(
     hass: HomeAssistant,
     rotem_entry: MockConfigEntry,
