@@ -11,6 +11,7 @@ from typing import Any
 from homeassistant import config_entries
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_create_clientsession
@@ -30,6 +31,7 @@ from .const import (
 from .coordinator import STORAGE_VERSION, RotemFarmCoordinator
 from .data import CONF_API_STYLE, DEFAULT_API_STYLE, RotemFarmConfigEntry, RotemFarmData
 from .entity import FARM_MODEL, farm_device_info, remove_house_devices
+from .issues import async_delete_issues, async_update_no_farm_issue
 from .manual import ManualFarm, async_remove_manual_store
 from .rotemnet import RotemClient
 from .services import async_setup_services
@@ -105,7 +107,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) ->
             api_style=entry.data.get(CONF_API_STYLE, DEFAULT_API_STYLE),
         )
         coordinator = RotemFarmCoordinator(hass, entry, client)
-        await coordinator.async_config_entry_first_refresh()
+        try:
+            await coordinator.async_config_entry_first_refresh()
+        except ConfigEntryNotReady:
+            # A failed farm-facts request never reaches the coordinator's own issue update.
+            async_update_no_farm_issue(hass, entry, coordinator.last_exception)
+            raise
         # The farm device first: every house device points to it (via_device).
         farm_device = dr.async_get(hass).async_get_or_create(
             config_entry_id=entry.entry_id,
@@ -143,6 +150,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) -
 
 async def async_remove_entry(hass: HomeAssistant, entry: RotemFarmConfigEntry) -> None:
     """Delete the stored flock dates, daily totals and manual flocks of a removed farm."""
+    async_delete_issues(hass, entry)
     if entry.data[CONF_FARM_KIND] == FARM_KIND_MANUAL:
         await async_remove_manual_store(hass, entry)
         return

@@ -37,6 +37,7 @@ from .const import (
     LOGGER,
 )
 from .flock import stable_placement_date
+from .issues import async_update_no_farm_issue
 from .rotemnet import (
     FarmInfo,
     History,
@@ -48,6 +49,7 @@ from .rotemnet import (
     RotemClient,
     RotemConnectionError,
     RotemError,
+    RotemNoFarmError,
     RotemParseError,
     SiteSnapshot,
 )
@@ -76,6 +78,9 @@ def map_library_errors[**P, T](
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await func(*args, **kwargs)
+        except RotemNoFarmError as err:
+            # The password was accepted: a repair issue asks for a farm selection instead.
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_farm") from err
         except RotemAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
@@ -396,6 +401,8 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
                 continue
             try:
                 answers[number] = await fetch(number)
+            except RotemNoFarmError as err:
+                raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_farm") from err
             except RotemAuthError as err:
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN, translation_key="auth_failed"
@@ -423,6 +430,15 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
                 self._placements[number] = (placement, growth_day)
         self._placements_day = today
         return {number: placement for number, (placement, _) in self._placements.items()}
+
+    @callback
+    def _async_refresh_finished(self) -> None:
+        """After every poll, failed ones too: raise or clear the "no farm selected" issue."""
+        async_update_no_farm_issue(
+            self.hass,
+            self.config_entry,
+            None if self.last_update_success else self.last_exception,
+        )
 
     async def async_shutdown(self) -> None:
         """Stop polling, and write the state the last poll left to a delayed save now.
