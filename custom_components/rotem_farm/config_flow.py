@@ -16,7 +16,7 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFl
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -128,7 +128,7 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     # Minor version 2 dropped the polling interval option (async_migrate_entry).
     MINOR_VERSION = 2
-    _last_client: RotemClient
+    _title: str
 
     @staticmethod
     @callback
@@ -136,39 +136,52 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
         """Options differ by farm kind; one flow handles both."""
         return RotemFarmOptionsFlow()
 
-    def _client(self, data: Mapping[str, Any]) -> RotemClient:
-        return RotemClient(
-            async_get_clientsession(self.hass),
-            data[CONF_USERNAME],
-            data[CONF_PASSWORD],
-            base_url=data[CONF_BASE_URL],
-            api_style=data[CONF_API_STYLE],
-        )
+    async def _async_login(
+        self, data: Mapping[str, Any], *, want_title: bool = False
+    ) -> tuple[LoginInfo | None, str | None]:
+        """Log in with ``data``; return the login or the translated error key.
 
-    async def _async_login(self, data: Mapping[str, Any]) -> tuple[LoginInfo | None, str | None]:
-        """Log in with ``data``; return the login or the translated error key."""
-        client = self._client(data)
-        self._last_client = client
+        The check runs in an aiohttp session of its own, dropped afterwards: the sign-in's
+        session cookie must not land in Home Assistant's shared session (every integration's
+        requests use it) nor outlive the flow. With ``want_title`` the farm's name is read in the
+        same session (``_title``).
+        """
+        session = async_create_clientsession(self.hass, auto_cleanup=False)
         try:
-            return await client.login(), None
-        except RotemNoFarmError:
-            return None, "no_farm"
-        except RotemAuthError:
-            return None, "invalid_auth"
-        except RotemConnectionError:
-            return None, "cannot_connect"
-        except (RotemError, ValueError):
-            LOGGER.exception("Unexpected error while logging in to RotemNetWeb")
-            return None, "unknown"
+            client = RotemClient(
+                session,
+                data[CONF_USERNAME],
+                data[CONF_PASSWORD],
+                base_url=data[CONF_BASE_URL],
+                api_style=data[CONF_API_STYLE],
+            )
+            try:
+                login = await client.login()
+            except RotemNoFarmError:
+                return None, "no_farm"
+            except RotemAuthError:
+                return None, "invalid_auth"
+            except RotemConnectionError:
+                return None, "cannot_connect"
+            except (RotemError, ValueError):
+                LOGGER.exception("Unexpected error while logging in to RotemNetWeb")
+                return None, "unknown"
+            if want_title:
+                self._title = await self._async_farm_title(client, login)
+            return login, None
+        finally:
+            # Home Assistant's sessions share its connection pool: detach, never close.
+            session.detach()
 
-    async def _async_farm_title(self, login: LoginInfo) -> str:
+    @staticmethod
+    async def _async_farm_title(client: RotemClient, login: LoginInfo) -> str:
         """Name the entry after the farm (its alias), not after the person who logs in.
 
         The alias costs one more request, once; when it is missing the account's display name
         or the gateway code stands in.
         """
         try:
-            alias = (await self._last_client.get_farm_info()).alias
+            alias = (await client.get_farm_info()).alias
         except RotemError:
             alias = None
         return alias or login.user_display_name or f"Rotem farm {login.gateway_code}"
@@ -182,12 +195,12 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _flatten(user_input)
-            login, error = await self._async_login(data)
+            login, error = await self._async_login(data, want_title=True)
             if login is not None:
                 await self.async_set_unique_id(login.gateway_code)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=await self._async_farm_title(login),
+                    title=self._title,
                     data={CONF_FARM_KIND: FARM_KIND_ROTEM, **data},
                 )
             errors["base"] = error or "unknown"

@@ -47,7 +47,7 @@ async def test_no_farm_at_setup_raises_an_issue_not_reauth(
     mock_client.get_farm_info.side_effect = None
     assert await hass.config_entries.async_reload(rotem_entry.entry_id)
     await hass.async_block_till_done()
-    assert rotem_entry.state is ConfigEntryState.LOADED
+    assert rotem_entry.state.value == ConfigEntryState.LOADED.value
     assert _issue(hass) is None
 
 
