@@ -596,3 +596,30 @@ async def test_entry_of_a_newer_release_is_not_loaded(
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.MIGRATION_ERROR
     assert mock_client.get_site.await_count == 0
+
+
+async def test_entities_unsubscribe_when_removed(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """An entity removed from Home Assistant stops watching the coordinator; unload leaves none.
+
+    (A coordinator polls while anything listens, so a forgotten subscription keeps a removed
+    farm polling.)
+    """
+    await setup_entry(hass, rotem_entry)
+    coordinator = rotem_entry.runtime_data.coordinator
+    assert coordinator is not None
+
+    def watchers() -> int:
+        return sum(len(watchers) for watchers in coordinator._watchers.values())
+
+    before = watchers()
+    assert before > 0
+    entity = hass.data["entity_components"]["sensor"].get_entity(TEMPERATURE_1)
+    assert entity is not None
+    await entity.async_remove()
+    assert watchers() == before - 1
+    assert await hass.config_entries.async_unload(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert watchers() == 0
+    assert not coordinator._listeners
