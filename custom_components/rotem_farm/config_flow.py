@@ -105,6 +105,17 @@ def _rotem_schema(defaults: Mapping[str, Any]) -> vol.Schema:
     )
 
 
+def link_selector_config(role: str) -> EntitySelectorConfig:
+    """Which entities a house's link of ``role`` may follow (options flow, repair flow)."""
+    if role == "temperature":
+        return EntitySelectorConfig(domain="sensor", device_class="temperature")
+    if role == "humidity":
+        return EntitySelectorConfig(domain="sensor", device_class="humidity")
+    if role == "placement_date":
+        return EntitySelectorConfig(domain="input_datetime")
+    return EntitySelectorConfig(domain=["input_number", "number", "sensor"])
+
+
 def _houses_selector() -> NumberSelector:
     return NumberSelector(
         NumberSelectorConfig(min=1, max=MAX_HOUSES, step=1, mode=NumberSelectorMode.BOX)
@@ -357,12 +368,7 @@ class RotemFarmOptionsFlow(OptionsFlowBase):
             if self._house > int(self.config_entry.data[CONF_HOUSES]):
                 return self.async_create_entry(data=self._options)
         current = links.get(str(self._house), {})
-        selectors = {
-            "temperature": EntitySelectorConfig(domain="sensor", device_class="temperature"),
-            "humidity": EntitySelectorConfig(domain="sensor", device_class="humidity"),
-            "placement_date": EntitySelectorConfig(domain="input_datetime"),
-            "bird_count": EntitySelectorConfig(domain=["input_number", "number", "sensor"]),
-        }
+        selectors = {role: link_selector_config(role) for role in LINK_ROLES}
         return self.async_show_form(
             step_id="house",
             data_schema=vol.Schema(
