@@ -121,10 +121,19 @@ def _deprecated(use: HaName) -> str | None:
 
 
 # Names the integration must import, not merely may: the typing core's CI checks (platforms take
-# AddConfigEntryEntitiesCallback). Being imported, each is then checked to exist in the running
+# AddConfigEntryEntitiesCallback), the repair issues and their fix flow, and the pressure units
+# the running release accepts. Being imported, each is then checked to exist in the running
 # release like every other name, so the newest release (scripts/newest_ha) must have them too.
 ENTITIES_CALLBACK = ("homeassistant.helpers.entity_platform", "AddConfigEntryEntitiesCallback")
-REQUIRED_NAMES = {ENTITIES_CALLBACK}
+REQUIRED_NAMES = {
+    ENTITIES_CALLBACK,
+    ("homeassistant.helpers", "issue_registry"),
+    ("homeassistant.helpers.issue_registry", "async_create_issue"),
+    ("homeassistant.helpers.issue_registry", "async_delete_issue"),
+    ("homeassistant.components.repairs", "RepairsFlow"),
+    ("homeassistant.helpers.start", "async_at_started"),
+    ("homeassistant.components.sensor.const", "DEVICE_CLASS_UNITS"),
+}
 PLATFORMS = {"binary_sensor", "button", "date", "number", "sensor"}
 
 
