@@ -28,7 +28,7 @@ from custom_components.rotem_farm.rotemnet import (
     SiteSnapshot,
 )
 
-from .conftest import setup_entry, state_of, with_house
+from .conftest import setup_entry, with_house
 from .test_manual import manual_entry
 
 STATIC_PRESSURE_1 = "sensor.green_valley_house_1_static_pressure"
@@ -47,6 +47,17 @@ def us_farm(mock_client: MagicMock, farm_info: FarmInfo, site: SiteSnapshot) -> 
     us_site = with_house(site, house)
     mock_client.get_site.return_value = us_site
     return us_site
+
+
+def _native(hass: HomeAssistant, entity_id: str) -> tuple[str | None, float]:
+    """The unit and value the integration gives, before Home Assistant's own conversion.
+
+    A release that knows inH₂O converts it on a metric system (to kPa): the state shows that,
+    not what the integration chose.
+    """
+    entity = hass.data["entity_components"]["sensor"].get_entity(entity_id)
+    assert entity is not None, entity_id
+    return entity.native_unit_of_measurement, float(entity.native_value)
 
 
 def _display_precision(hass: HomeAssistant, entity_id: str) -> int | None:
@@ -70,16 +81,18 @@ async def test_us_farm_starts_without_unit_warnings(
         if record.name == "homeassistant.components.sensor" and record.levelname == "WARNING"
     ]
     assert warnings == []
-    pressure = hass.states.get(STATIC_PRESSURE_1)
-    assert pressure is not None
+    unit, value = _native(hass, STATIC_PRESSURE_1)
     if sensor.HA_HAS_INCHES_OF_WATER:
-        assert pressure.attributes[ATTR_UNIT_OF_MEASUREMENT] == "inH₂O"
-        assert float(pressure.state) == pytest.approx(0.1)
+        assert unit == "inH₂O"
+        assert value == pytest.approx(0.1)
         assert _display_precision(hass, STATIC_PRESSURE_1) == 3
     else:
-        assert pressure.attributes[ATTR_UNIT_OF_MEASUREMENT] == "Pa"
-        assert float(pressure.state) == pytest.approx(24.91, abs=0.01)
+        assert unit == "Pa"
+        assert value == pytest.approx(24.91, abs=0.01)
         assert _display_precision(hass, STATIC_PRESSURE_1) == 0
+        state = hass.states.get(STATIC_PRESSURE_1)
+        assert state is not None
+        assert state.attributes[ATTR_UNIT_OF_MEASUREMENT] == "Pa"
     temperature = hass.states.get(TEMPERATURE_1)
     assert temperature is not None
     assert temperature.attributes[ATTR_UNIT_OF_MEASUREMENT] == UnitOfTemperature.CELSIUS
@@ -104,10 +117,9 @@ async def test_inches_of_water_follow_what_home_assistant_offers(
         await setup_entry(hass, rotem_entry)
     for key, value in (("static_pressure", static), ("target_pressure", target)):
         entity_id = f"sensor.green_valley_house_1_{key}"
-        registry_entry = er.async_get(hass).async_get(entity_id)
-        assert registry_entry is not None
-        assert registry_entry.unit_of_measurement == unit
-        assert float(state_of(hass, entity_id)) == pytest.approx(value, abs=0.001)
+        native_unit, native_value = _native(hass, entity_id)
+        assert native_unit == unit
+        assert native_value == pytest.approx(value, abs=0.001)
         assert _display_precision(hass, entity_id) == precision
 
 
