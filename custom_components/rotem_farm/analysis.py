@@ -86,6 +86,8 @@ class AnalysisReport:
         """Rebuild a restored report; a damaged or foreign cache entry gives None, not a guess."""
         try:
             received = dt_util.parse_datetime(data["received"])
+            if received is None:
+                return None
             since_text = data.get("since")
             since = dt_util.parse_datetime(since_text) if since_text else None
             subsystem = str(data["subsystem"])
@@ -100,12 +102,12 @@ class AnalysisReport:
                 actual=_optional_float(data.get("actual")),
                 since=since,
                 time_to_failure_hours=_optional_float(data.get("time_to_failure_hours")),
-                received=received,  # type: ignore[arg-type]
+                received=received,
                 interval=timedelta(seconds=_interval_seconds(data["interval"])),
             )
         except (KeyError, TypeError, ValueError, OverflowError):
             return None
-        if received is None or subsystem not in SUBSYSTEMS:
+        if subsystem not in SUBSYSTEMS or report.interval <= timedelta(0):
             return None
         if report.time_to_failure_hours is not None and report.time_to_failure_hours < 0:
             return None

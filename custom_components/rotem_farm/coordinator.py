@@ -33,12 +33,12 @@ from homeassistant.util import dt as dt_util
 from .const import (
     CONF_FETCH_DETAILS,
     CONF_FETCH_HISTORY,
-    CONF_UPDATE_INTERVAL,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     LOGGER,
 )
 from .flock import stable_placement_date
+from .issues import async_update_no_farm_issue
 from .rotemnet import (
     FarmInfo,
     History,
@@ -50,6 +50,7 @@ from .rotemnet import (
     RotemClient,
     RotemConnectionError,
     RotemError,
+    RotemNoFarmError,
     RotemParseError,
     SiteSnapshot,
     TemperatureUnit,
@@ -90,6 +91,9 @@ def map_library_errors[**P, T](
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await func(*args, **kwargs)
+        except RotemNoFarmError as err:
+            # The password was accepted: a repair issue asks for a farm selection instead.
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_farm") from err
         except RotemAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
@@ -261,15 +265,13 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
     def __init__(
         self, hass: HomeAssistant, entry: RotemFarmConfigEntry, client: RotemClient
     ) -> None:
-        """Set the poll interval from the entry's options."""
-        minutes = entry.options.get(CONF_UPDATE_INTERVAL)
-        interval = timedelta(minutes=minutes) if minutes else DEFAULT_UPDATE_INTERVAL
+        """Poll at the fixed interval (homeassistant.update_entity polls in between)."""
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=interval,
+            update_interval=DEFAULT_UPDATE_INTERVAL,
         )
         self.client = client
         self.farm_info: FarmInfo | None = None
@@ -285,6 +287,8 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         self._placements_day: date | None = None
         self._water = DailyTotal()
         self._feed = DailyTotal()
+        # A delayed save is scheduled and not written yet (see async_shutdown).
+        self._save_pending = False
         self._watchers: dict[int | None, list[_Watcher]] = {}
         self._stop_dispatch: CALLBACK_TYPE | None = None
         self._known_houses: set[int] | None = None
@@ -417,6 +421,7 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
             farm_feed_houses=_reporting(feed),
             farm_houses=tuple(sorted(self.kept_houses | set(site.houses))),
         )
+        self._save_pending = True
         self._store.async_delay_save(self._data_to_store, 10)
         self._start_slow_fetch(site, now)
         return snapshot
@@ -512,6 +517,9 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
                 await self._async_refresh_history(site, deadline)
             if details:
                 await self._async_refresh_details(site, deadline)
+        except RotemNoFarmError as err:
+            async_update_no_farm_issue(self.hass, self.config_entry, err)
+            return
         except RotemAuthError:
             self.config_entry.async_start_reauth(self.hass)
             return
@@ -602,7 +610,29 @@ class RotemFarmCoordinator(DataUpdateCoordinator[RotemFarmSnapshot]):
         return {number: placement for number, (placement, _) in self._placements.items()}
 
     @callback
+    def _async_refresh_finished(self) -> None:
+        """After every poll, failed ones too: raise or clear the "no farm selected" issue."""
+        async_update_no_farm_issue(
+            self.hass,
+            self.config_entry,
+            None if self.last_update_success else self.last_exception,
+        )
+
+    async def async_shutdown(self) -> None:
+        """Stop polling, and write the state the last poll left to a delayed save now.
+
+        Left pending, the delayed save outlives the entry: a farm removed within its delay had
+        its file deleted (async_remove_entry runs after the unload) and then written back.
+        Only a pending save is written, so a setup that failed before loading the stored state
+        cannot overwrite it with nothing.
+        """
+        await super().async_shutdown()
+        if self._save_pending:
+            await self._store.async_save(self._data_to_store())
+
+    @callback
     def _data_to_store(self) -> dict[str, Any]:
+        self._save_pending = False
         return {
             "placement": {
                 str(number): {"date": placement.isoformat(), "growth_day": growth_day}

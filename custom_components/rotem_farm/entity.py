@@ -21,7 +21,7 @@ from .coordinator import RotemFarmCoordinator, ShownReader, ShownState
 from .data import RotemFarmData
 
 if TYPE_CHECKING:
-    from homeassistant.helpers.entity_platform import AddEntitiesCallback
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .data import RotemFarmConfigEntry
     from .rotemnet import House
@@ -311,7 +311,7 @@ class RotemHouseCoordinatorEntity(RotemFarmCoordinatorEntity):
 def async_add_houses_as_they_appear(
     entry: RotemFarmConfigEntry,
     coordinator: RotemFarmCoordinator,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
     entities_of_house: Callable[[int], Iterable[Entity]],
 ) -> None:
     """Add a platform's entities for every house now and for houses that appear later.

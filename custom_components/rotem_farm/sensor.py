@@ -18,13 +18,14 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
 from homeassistant.const import (
     PERCENTAGE,
-    EntityCategory,
+    UnitOfPressure,
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .analysis import analysis_sensors
@@ -50,6 +51,25 @@ type SensorValue = StateType | date
 type Attributes = tuple[tuple[str, Hashable], ...]
 """State attributes as a comparable tuple of (name, value) pairs (part of the shown state)."""
 
+# Inches of water (a US farm's static pressure unit) is a Home Assistant pressure unit only in
+# releases after 2025.4; an older one warns at start-up about each such sensor and cannot convert
+# it. There the value is shown in Pa instead, with the factor Home Assistant itself uses (water
+# at 4 °C), and the sensor's unit says Pa.
+INCHES_OF_WATER: Final = "inH₂O"
+INH2O_TO_PA: Final = 249.0889083333348
+HA_HAS_INCHES_OF_WATER: Final = INCHES_OF_WATER in DEVICE_CLASS_UNITS[SensorDeviceClass.PRESSURE]
+# Decimals that resolve about 1 Pa in each pressure unit a farm can use (house pressures are a
+# few tens of Pa: 0.1 inH₂O, 0.3 mbar); an unknown unit gets Home Assistant's default.
+PRESSURE_PRECISION: Final[dict[str, int]] = {
+    UnitOfPressure.PA: 0,
+    UnitOfPressure.HPA: 2,
+    UnitOfPressure.MBAR: 2,
+    UnitOfPressure.KPA: 3,
+    UnitOfPressure.BAR: 5,
+    UnitOfPressure.PSI: 4,
+    INCHES_OF_WATER: 3,
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class RotemHouseSensorDescription(SensorEntityDescription):
@@ -60,6 +80,8 @@ class RotemHouseSensorDescription(SensorEntityDescription):
     unit_fn: Callable[[Units], str | None] | None = None
     attributes_fn: Callable[[House, RotemFarmSnapshot], Attributes] | None = None
     """What a sum is made of, for sensors that add several counts up."""
+    precision_fn: Callable[[str | None], int | None] | None = None
+    """Display precision for the unit the farm uses, where one number does not fit them all."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +91,24 @@ class RotemFarmSensorDescription(SensorEntityDescription):
     value_fn: Callable[[RotemFarmSnapshot], SensorValue]
     unit_fn: Callable[[Units], str | None] | None = None
     attributes_fn: Callable[[RotemFarmSnapshot], Attributes] | None = None
+
+
+def _pressure_unit(units: Units) -> str | None:
+    """The farm's pressure unit, or Pa where this Home Assistant lacks inches of water."""
+    if units.pressure == INCHES_OF_WATER and not HA_HAS_INCHES_OF_WATER:
+        return UnitOfPressure.PA
+    return units.pressure
+
+
+def _pressure(value: float | None, units: Units) -> float | None:
+    """A pressure in :func:`_pressure_unit`: converted to Pa only where that unit is Pa instead."""
+    if value is None or units.pressure != INCHES_OF_WATER or HA_HAS_INCHES_OF_WATER:
+        return value
+    return value * INH2O_TO_PA
+
+
+def _pressure_precision(unit: str | None) -> int | None:
+    return None if unit is None else PRESSURE_PRECISION.get(unit)
 
 
 def _running(equipment: Equipment | None) -> int | None:
@@ -226,19 +266,23 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         translation_key="static_pressure",
         device_class=SensorDeviceClass.PRESSURE,
         state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        unit_fn=lambda units: units.pressure,
-        value_fn=lambda house, snapshot, entry: house.static_pressure,
+        unit_fn=_pressure_unit,
+        precision_fn=_pressure_precision,
+        value_fn=lambda house, snapshot, entry: _pressure(
+            house.static_pressure, snapshot.farm_info.units
+        ),
     ),
     RotemHouseSensorDescription(
         key="target_pressure",
         translation_key="target_pressure",
         device_class=SensorDeviceClass.PRESSURE,
         state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
         entity_registry_enabled_default=False,
-        unit_fn=lambda units: units.pressure,
-        value_fn=lambda house, snapshot, entry: house.target_pressure,
+        unit_fn=_pressure_unit,
+        precision_fn=_pressure_precision,
+        value_fn=lambda house, snapshot, entry: _pressure(
+            house.target_pressure, snapshot.farm_info.units
+        ),
     ),
     RotemHouseSensorDescription(
         key="co2",
@@ -263,6 +307,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="vent_level",
         translation_key="vent_level",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.vent_level,
     ),
     RotemHouseSensorDescription(
@@ -304,6 +349,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="bird_count",
         translation_key="bird_count",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.bird_count,
     ),
     RotemHouseSensorDescription(
@@ -318,6 +364,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="growth_day",
         translation_key="growth_day",
         native_unit_of_measurement=UnitOfTime.DAYS,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.growth_day,
     ),
     RotemHouseSensorDescription(
@@ -336,18 +383,21 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="heaters_running",
         translation_key="heaters_running",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: _running(house.heaters),
     ),
     RotemHouseSensorDescription(
         key="tunnel_fans_running",
         translation_key="tunnel_fans_running",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: _running(house.tunnel_fans),
     ),
     RotemHouseSensorDescription(
         key="exhaust_fans_running",
         translation_key="exhaust_fans_running",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: _running(house.exhaust_fans),
     ),
     RotemHouseSensorDescription(
@@ -355,7 +405,6 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         translation_key="water_yesterday",
         device_class=SensorDeviceClass.WATER,
         suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
         unit_fn=lambda units: units.volume,
         value_fn=lambda house, snapshot, entry: _water_yesterday(house, snapshot),
         exists_fn=lambda house, snapshot: snapshot.history_on,
@@ -366,7 +415,6 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda house, snapshot, entry: _heater_minutes_yesterday(house, snapshot),
         exists_fn=lambda house, snapshot: snapshot.history_on,
         attributes_fn=_heater_attributes,
@@ -375,6 +423,7 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         key="mortality_today",
         translation_key="mortality_today",
         state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: _mortality_today(house, snapshot),
         exists_fn=_fetching_details,
         attributes_fn=_mortality_attributes,
@@ -443,7 +492,7 @@ def probe_description(probe: int) -> RotemHouseSensorDescription:
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: RotemFarmConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the farm sensors and each house's sensors, and add houses as they appear."""
     data = entry.runtime_data
@@ -524,8 +573,15 @@ class RotemHouseSensor(RotemHouseCoordinatorEntity, _RotemCoordinatorSensor):
         house_number: int,
         description: RotemHouseSensorDescription,
     ) -> None:
-        """Bind the description to the house; its reader picks the value and the farm's unit."""
+        """Bind the description to the house; its reader picks the value and the farm's unit.
+
+        A unit-dependent display precision is fixed here, from the unit at creation: Home
+        Assistant reads it once, when the entity is registered.
+        """
         self.entity_description = description
+        if description.precision_fn is not None and description.unit_fn is not None:
+            unit = description.unit_fn(coordinator.data.farm_info.units)
+            self._attr_suggested_display_precision = description.precision_fn(unit)
         super().__init__(
             coordinator,
             data,

@@ -315,18 +315,18 @@ async def test_options_change_reloads(
     rotem_entry: MockConfigEntry,
     mock_client: MagicMock,
 ) -> None:
-    """New options take effect: the entry reloads and polls at the new interval."""
+    """New options take effect: the entry reloads; the poll interval stays the fixed 5 min."""
     await setup_entry(hass, rotem_entry)
     result = await hass.config_entries.options.async_init(rotem_entry.entry_id)
     await hass.config_entries.options.async_configure(
-        result["flow_id"], {"update_interval": 15, "fetch_history": False, "target_age": 40}
+        result["flow_id"], {"fetch_history": False, "target_age": 40}
     )
     await hass.async_block_till_done()
     assert rotem_entry.state is ConfigEntryState.LOADED
     assert mock_client.get_farm_info.await_count == 2
     coordinator = rotem_entry.runtime_data.coordinator
     assert coordinator is not None
-    assert coordinator.update_interval == timedelta(minutes=15)
+    assert coordinator.update_interval == timedelta(minutes=5)
     expected = dt_util.now().date() - timedelta(days=21) + timedelta(days=40)
     harvest = state_of(hass, "sensor.green_valley_house_1_expected_harvest")
     assert harvest == expected.isoformat()
@@ -541,6 +541,12 @@ async def test_history_hourly_when_enabled(
     assert mock_client.get_history.await_count == 12  # 6 houses x (water, heaters)
     assert state_of(hass, "sensor.green_valley_house_1_water_yesterday") == "2024.0"
     assert state_of(hass, "sensor.green_valley_house_1_heater_run_time_yesterday") == "188.0"
+    # Yesterday's water and heating are primary data, shown with the house's other values.
+    registry = er.async_get(hass)
+    for key in ("water_yesterday", "heater_run_time_yesterday"):
+        entry = registry.async_get(f"sensor.green_valley_house_1_{key}")
+        assert entry is not None
+        assert entry.entity_category is None, key
     for _ in range(11):
         await poll(hass, freezer)
     assert mock_client.get_history.await_count == 12
@@ -599,6 +605,62 @@ async def test_remove_entry_deletes_store(
     await hass.config_entries.async_remove(rotem_entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+async def test_removal_right_after_a_poll_leaves_no_store(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    hass_storage: dict[str, object],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A farm removed within the 10 s save delay of a poll stays removed: no file comes back."""
+    await setup_entry(hass, rotem_entry)
+    key = f"{DOMAIN}.{rotem_entry.entry_id}"
+    assert key not in hass_storage  # the poll's save is still pending
+    await hass.config_entries.async_remove(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+    freezer.tick(timedelta(seconds=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
+async def test_unload_right_after_a_poll_keeps_its_state(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """An unload (reload, restart of the entry) within the save delay writes the poll's state."""
+    await setup_entry(hass, rotem_entry)
+    key = f"{DOMAIN}.{rotem_entry.entry_id}"
+    assert key not in hass_storage
+    assert await hass.config_entries.async_unload(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    stored = hass_storage[key]["data"]
+    assert set(stored["placement"]) == {"1", "2", "3", "4", "5", "6"}
+    assert stored["water"]["total"] is not None
+
+
+async def test_failed_setup_leaves_the_stored_state_alone(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A setup that is retried later writes nothing over the stored flock dates and totals."""
+    key = f"{DOMAIN}.{rotem_entry.entry_id}"
+    stored = {"placement": {"1": {"date": "2026-11-01", "growth_day": 21}}}
+    hass_storage[key] = {"version": 1, "key": key, "data": stored}
+    mock_client.get_site.side_effect = RotemConnectionError("down")
+    rotem_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(rotem_entry.entry_id)
+    assert rotem_entry.state is ConfigEntryState.SETUP_RETRY
+    await hass.config_entries.async_unload(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass_storage[key]["data"] == stored
 
 
 async def test_missing_values_are_unknown(
@@ -789,3 +851,91 @@ async def test_manual_farm_fewer_houses(hass: HomeAssistant) -> None:
     assert find_device(hass, (DOMAIN, "manual-id"), entry.entry_id) is not None
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_migration_drops_the_polling_interval(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An entry saved with the old interval option (1.1) loses it and polls every 5 minutes."""
+    assert (rotem_entry.version, rotem_entry.minor_version) == (1, 1)
+    mock_client.get_history.side_effect = _history
+    await setup_entry(
+        hass,
+        rotem_entry,
+        options={"update_interval": 1, CONF_FETCH_HISTORY: True, "target_age": 40},
+    )
+    assert rotem_entry.state is ConfigEntryState.LOADED
+    assert (rotem_entry.version, rotem_entry.minor_version) == (1, 2)
+    assert dict(rotem_entry.options) == {CONF_FETCH_HISTORY: True, "target_age": 40}
+    coordinator = rotem_entry.runtime_data.coordinator
+    assert coordinator is not None
+    assert coordinator.update_interval == timedelta(minutes=5)
+    polls = mock_client.get_site.await_count
+    await poll(hass, freezer, minutes=1)
+    assert mock_client.get_site.await_count == polls
+    await poll(hass, freezer, minutes=4)
+    assert mock_client.get_site.await_count == polls + 1
+
+
+async def test_migration_of_a_manual_farm(hass: HomeAssistant) -> None:
+    """A manual farm never had the interval; its other options stay and the version moves on."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Hilltop",
+        unique_id="manual-id",
+        data={"farm_kind": "manual", "houses": 1},
+        options={"target_age": 35},
+        minor_version=1,
+    )
+    await setup_entry(hass, entry)
+    assert entry.minor_version == 2
+    assert dict(entry.options) == {"target_age": 35}
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_entry_of_a_newer_release_is_not_loaded(
+    hass: HomeAssistant, mock_client: MagicMock
+) -> None:
+    """A major version this release does not know is refused, not read wrongly."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Green Valley",
+        unique_id=GATEWAY,
+        data={"farm_kind": "rotem", "username": "u", "password": "p"},
+        version=2,
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR
+    assert mock_client.get_site.await_count == 0
+
+
+async def test_entities_unsubscribe_when_removed(
+    hass: HomeAssistant, rotem_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """An entity removed from Home Assistant stops watching the coordinator; unload leaves none.
+
+    (A coordinator polls while anything listens, so a forgotten subscription keeps a removed
+    farm polling.)
+    """
+    await setup_entry(hass, rotem_entry)
+    coordinator = rotem_entry.runtime_data.coordinator
+    assert coordinator is not None
+
+    def watchers() -> int:
+        return sum(len(watchers) for watchers in coordinator._watchers.values())
+
+    before = watchers()
+    assert before > 0
+    entity = hass.data["entity_components"]["sensor"].get_entity(TEMPERATURE_1)
+    assert entity is not None
+    await entity.async_remove()
+    assert watchers() == before - 1
+    assert await hass.config_entries.async_unload(rotem_entry.entry_id)
+    await hass.async_block_till_done()
+    assert watchers() == 0
+    assert not coordinator._listeners

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import aiohttp
 import pytest
@@ -18,14 +19,19 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.aiohttp_client import (
+    async_create_clientsession,
+    async_get_clientsession,
+)
 
+from custom_components.rotem_farm import config_flow
 from custom_components.rotem_farm.const import (
     CONF_FETCH_DETAILS,
     CONF_FETCH_HISTORY,
     CONF_TARGET_AGE,
-    CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
+from custom_components.rotem_farm.rotemnet import RotemClient
 from simulator.report import house_report
 from simulator.scenario import Scenario
 from simulator.server import Simulation, SimulatorServer
@@ -170,7 +176,6 @@ async def test_entities_match_simulator_truth(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_UPDATE_INTERVAL: 5,
             CONF_FETCH_HISTORY: False,
             CONF_FETCH_DETAILS: True,
             CONF_TARGET_AGE: 42,
@@ -190,4 +195,54 @@ async def test_entities_match_simulator_truth(
             values["water_daily"] / values["feed_daily"], abs=0.011
         )
     assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_sign_in_check_uses_a_session_of_its_own(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    """The flow's sign-in runs in a session of its own, dropped after the check.
+
+    Home Assistant's shared session (used by every integration) must not pick up the service's
+    session cookie, so the real client must never be handed that session. (The cookie itself
+    cannot be watched here: aiohttp's jar ignores cookies of IP hosts, and a host name would
+    need Home Assistant's DNS resolver, which this test environment cannot run.)
+    """
+    created: list[aiohttp.ClientSession] = []
+    used: list[aiohttp.ClientSession] = []
+    create, client_class = async_create_clientsession, RotemClient
+
+    def session_spy(*args: Any, **kwargs: Any) -> aiohttp.ClientSession:
+        session = create(*args, **kwargs)
+        created.append(session)
+        return session
+
+    def client_spy(session: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> Any:
+        used.append(session)
+        return client_class(session, *args, **kwargs)
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "rotem"}
+    )
+    with (
+        patch.object(config_flow, "async_create_clientsession", session_spy),
+        patch.object(config_flow, "RotemClient", client_spy),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                "username": "farm1",
+                "password": "demo",
+                "advanced": {"base_url": simulator.base_url, "api_style": "legacy"},
+            },
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] != f"Rotem farm {result['result'].unique_id}"  # farm info was read
+    assert used == created
+    assert len(created) == 1
+    assert created[0] is not async_get_clientsession(hass)
+    assert created[0].closed
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
     await hass.async_block_till_done()
