@@ -30,7 +30,6 @@ from .values import (
     parse_number,
     parse_switch,
     parse_text,
-    scaled,
 )
 
 
@@ -168,11 +167,15 @@ class Readers:
 
 
 def _scaled_parse(parse: Parse, factor: float) -> Parse:
-    """``parse`` followed by a unit conversion (the kinds that scale parse to float | None)."""
+    """``parse`` followed by a unit conversion, rounded to 3 decimals (None stays None).
+
+    Only built for a factor other than 1.0, so values in a unit that needs no conversion stay
+    exactly as sent.
+    """
 
     def parse_scaled(value: object) -> object:
         number = parse(value)
-        return scaled(number, factor) if isinstance(number, float) else number
+        return round(number * factor, 3) if isinstance(number, float) else number
 
     return parse_scaled
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Final
 
-from .models import ConnectionStatus, Equipment
+from .models import Equipment
 
 IGNORED_VALUE: Final = -9999
 """JsGlobals ``C_IgnoredValue``: the controller has no value."""
@@ -182,13 +182,6 @@ def parse_datetime(value: object) -> datetime | None:
         return None
 
 
-def scaled(value: float | None, factor: float) -> float | None:
-    """Apply a unit conversion factor, keeping None as None and 1.0 exact."""
-    if value is None or factor == 1.0:
-        return value
-    return round(value * factor, 3)
-
-
 def enum_value[E: IntEnum](enum: type[E], value: object) -> E | None:
     """An enum member from a code, or None for an unknown code."""
     code = parse_int(value)
@@ -198,9 +191,3 @@ def enum_value[E: IntEnum](enum: type[E], value: object) -> E | None:
         return enum(code)
     except ValueError:
         return None
-
-
-def connection_status(value: object) -> ConnectionStatus:
-    """Unknown or missing codes are UNKNOWN: the house is then treated as unavailable."""
-    status = enum_value(ConnectionStatus, value)
-    return ConnectionStatus.UNKNOWN if status is None else status
