@@ -218,7 +218,10 @@ def parse_house_details(
     """
     number, _, sections = _command_payload(data, house_number)
     rows = {name: _rows(sections, name) for name in _SECTIONS}
-    values = _values({key: row for name in _FIELD_SECTIONS for key, row in rows[name].items()})
+    merged: dict[str, JsonObject] = {}
+    for name in _FIELD_SECTIONS:
+        merged.update(rows[name])
+    values = _values(merged)
     silos = {
         silo: amount
         for key, amount in _numbers(rows["FeedInv"], "Silo_").items()
