@@ -81,7 +81,7 @@ def _parse_house(
     values = _comparison_values(items, field_name)
     controller = optional_object(house.get("HouseControllerTypeInfo"), "HouseControllerTypeInfo")
     readings = read_fields(_with_entry_fallbacks(values, house), compiled)
-    if readings["connection_status"] is None:
+    if readings["connection_status"] is None:  # a House always has one: unknown is UNKNOWN
         readings["connection_status"] = ConnectionStatus.UNKNOWN
     return House(
         number=number,
