@@ -4,8 +4,10 @@ One client serves one account (one farm). It logs in lazily, keeps the server se
 itself (the injected aiohttp session's cookie jar may be shared by several farms, and aiohttp's
 default jar ignores cookies of IP hosts such as a local simulator), logs in again once when the
 service says the session is gone, and backs off a bounded number of times when the service asks
-it to slow down. Every failure leaves as a :class:`~.exceptions.RotemError`; no message and no
-log line ever carries the password, a token or the session cookie.
+it to slow down. Every failure leaves as a :class:`~.exceptions.RotemError`; no message, no
+chained exception and no log line ever carries the username, the password, a token or the
+session cookie. The tokens and the cookie go only to the configured host (see
+:meth:`RotemClient._check_web_server_url`).
 
 Large answers (the site answer is ~114 KB, the farm facts ~480 KB) are decoded, checked and
 parsed in the running loop's default executor, in one job, so a host polling many farms does not
@@ -21,12 +23,14 @@ import functools
 import json
 import logging
 import math
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
-from typing import Final, Literal, NoReturn
+from typing import Final, Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -121,8 +125,9 @@ class RotemClient:
         self._executor_min_bytes = executor_min_bytes
         self._login_result: LoginResult | None = None
         self._session_cookie: str | None = None
-        # Every secret this client has held, so an echo of an old token is masked too.
-        self._secrets: set[str] = {password} if password else set()
+        # Every secret this client has held, so an echo of an old token is masked too. The
+        # username is one: an echo of it (an e-mail address) would name the farmer in logs.
+        self._secrets: set[str] = {secret for secret in (username, password) if secret}
         self._login_generation = 0
         self._login_lock = asyncio.Lock()
         self._units: Units | None = None
@@ -246,6 +251,23 @@ class RotemClient:
 
     async def _login_now(self) -> LoginResult:
         """POST the credentials; the caller holds the login lock."""
+        self._login_result = None
+        self._logins += 1
+        try:
+            result = await self._request_login()
+        except RotemError as err:
+            failure = self._scrubbed(err)
+        else:
+            self._login_result = result
+            self._secrets.update((result.user_token, result.connection_token))
+            self._login_generation += 1
+            _LOGGER.debug("Logged in to gateway %s (%s)", result.gateway_code, self._api_style)
+            return result
+        # Raised here, outside the handler, so a masked copy gets no ``__context__``.
+        raise failure
+
+    async def _request_login(self) -> LoginResult:
+        """The Login request and its answer, checked but not yet kept."""
         body = {
             "prmUsername": self._username,
             "prmPassword": self._password,
@@ -259,20 +281,33 @@ class RotemClient:
             "userLanguage": "ENGLISH",
         }
         url = self._base_url + _LOGIN_PATHS[self._api_style]
-        self._login_result = None
-        self._logins += 1
-        try:
-            data = await self._post("Login", url, body, headers, _as_decoded, login=True)
-            result = parse_login(
-                data, self._base_url, fallback_path=_FALLBACK_WEB_PATHS[self._api_style]
-            )
-        except RotemError as err:
-            self._raise_scrubbed(err)
-        self._login_result = result
-        self._secrets.update((result.user_token, result.connection_token))
-        self._login_generation += 1
-        _LOGGER.debug("Logged in to gateway %s (%s)", result.gateway_code, self._api_style)
+        data = await self._post("Login", url, body, headers, _as_decoded, login=True)
+        result = parse_login(
+            data, self._base_url, fallback_path=_FALLBACK_WEB_PATHS[self._api_style]
+        )
+        self._check_web_server_url(result.web_server_url)
         return result
+
+    def _check_web_server_url(self, url: str) -> None:
+        """Refuse a ``WebServerUrl`` that would carry the tokens and cookie elsewhere.
+
+        Service calls carry both tokens and the session cookie, so they may go only to the
+        host the user configured, over https or over the configured URL's own scheme (plain
+        http only where the user chose it, e.g. a local simulator). The port may differ: a
+        cookie is bound to a host, not to a port, so another port adds no exposure.
+        """
+        base = urlsplit(self._base_url)
+        target = urlsplit(url)
+        if target.hostname != base.hostname:
+            raise RotemParseError(
+                "the login answer sends service calls to another host; refused, so the "
+                "tokens and the session cookie stay with the configured host"
+            )
+        if target.scheme not in ("https", base.scheme):
+            raise RotemParseError(
+                f"the login answer sends service calls over {target.scheme}, not https; "
+                "refused, so the tokens and the session cookie are not sent in clear"
+            )
 
     # ----------------------------------------------------------------------------------------
     # Requests
@@ -285,24 +320,32 @@ class RotemClient:
         decoded (off the loop for a large answer), so it must not touch the loop.
         """
         try:
-            login = await self._ensure_login()
-            generation = self._login_generation
-            try:
-                return await self._service_request(login, operation, body, parse)
-            except RotemSessionExpiredError:
-                _LOGGER.debug("%s: session expired, logging in again", operation)
-            await self._relogin(generation)
-            login = await self._ensure_login()
-            try:
-                return await self._service_request(login, operation, body, parse)
-            except _RedirectedError:
-                raise RotemConnectionError(
-                    f"{operation}: still redirected after a fresh login"
-                ) from None
-            except RotemSessionExpiredError:
-                raise RotemAuthError(f"{operation}: the service refused a fresh session") from None
+            return await self._call_with_relogin(operation, body, parse)
         except RotemError as err:
-            self._raise_scrubbed(err)
+            failure = self._scrubbed(err)
+        # Raised here, outside the handler, so a masked copy gets no ``__context__``.
+        raise failure
+
+    async def _call_with_relogin[T](
+        self, operation: str, body: object, parse: Callable[[object], T]
+    ) -> T:
+        """The call, and once more after a fresh login if the session had expired."""
+        login = await self._ensure_login()
+        generation = self._login_generation
+        try:
+            return await self._service_request(login, operation, body, parse)
+        except RotemSessionExpiredError:
+            _LOGGER.debug("%s: session expired, logging in again", operation)
+        await self._relogin(generation)
+        login = await self._ensure_login()
+        try:
+            return await self._service_request(login, operation, body, parse)
+        except _RedirectedError:
+            raise RotemConnectionError(
+                f"{operation}: still redirected after a fresh login"
+            ) from None
+        except RotemSessionExpiredError:
+            raise RotemAuthError(f"{operation}: the service refused a fresh session") from None
 
     async def _service_request[T](
         self, login: LoginResult, operation: str, body: object, parse: Callable[[object], T]
@@ -396,22 +439,49 @@ class RotemClient:
             self._session_cookie = morsel.value
             self._secrets.add(morsel.value)
 
-    def _raise_scrubbed(self, err: RotemError) -> NoReturn:
-        """Re-raise ``err``, masking every secret in case the service echoed one.
+    def _mask(self, text: str) -> str:
+        """``text`` with every secret this client has held replaced by ``***``.
 
-        A clean error keeps its cause chain (useful to debug network errors); a masked copy
-        drops it, because the causes may quote the same server text.
+        Case-insensitive, because a service that echoes the username may change its case;
+        longest first, so a secret containing another is masked whole.
         """
-        message = str(err)
-        clean = message
-        # Longest first, so a secret containing another is masked whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            clean = clean.replace(secret, _REDACTED)
-        if clean == message:
-            raise err
+        secrets = sorted(self._secrets, key=len, reverse=True)
+        if not secrets:
+            return text
+        pattern = re.compile("|".join(map(re.escape, secrets)), re.IGNORECASE)
+        return pattern.sub(_REDACTED, text)
+
+    def _scrubbed(self, err: RotemError) -> RotemError:
+        """``err`` itself if nothing in it or its chain names a secret, else a masked copy.
+
+        A clean error keeps its cause chain (useful to debug network errors). A masked copy
+        has no ``__cause__`` and no ``__context__``: the chained errors may quote the same
+        server text, and a traceback printer or error tracker would show them whole.
+        """
+        texts = [text for error in _chain(err) for text in (str(error), repr(error))]
+        if all(self._mask(text) == text for text in texts):
+            return err
         scrubbed = copy.copy(err)
-        scrubbed.args = (clean,)
-        raise scrubbed from None
+        scrubbed.args = (self._mask(str(err)),)
+        scrubbed.__cause__ = None
+        scrubbed.__context__ = None
+        scrubbed.__suppress_context__ = True
+        return scrubbed
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and every exception chained to it (cause or context, shown or suppressed)."""
+    chain: list[BaseException] = []
+    pending: list[BaseException] = [err]
+    while pending:
+        current = pending.pop()
+        if any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        pending.extend(
+            linked for linked in (current.__cause__, current.__context__) if linked is not None
+        )
+    return chain
 
 
 def _as_decoded(data: object) -> object:
