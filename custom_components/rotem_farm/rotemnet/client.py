@@ -41,6 +41,7 @@ from .exceptions import (
     RotemError,
     RotemParseError,
     RotemRateLimitError,
+    RotemResponseTooLargeError,
     RotemSessionExpiredError,
 )
 from .models import (
@@ -83,6 +84,11 @@ _RETRY_STATUSES: Final = frozenset({429, 503})
 _REDACTED: Final = "***"
 # Answers at least this large are decoded and parsed off the event loop (see the module doc).
 DEFAULT_EXECUTOR_MIN_BYTES: Final = 32 * 1024
+# No answer is read past this. The largest real answer (JsGlobals) is ~480 KB and the site answer
+# grows by ~20 KB a house (126 KB for 6), so 8 MiB is 17 times the largest and fits a farm of a few
+# hundred houses, while a runaway answer (300 MB took 570 MiB before failing) stops early.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+_READ_CHUNK_BYTES: Final = 64 * 1024
 
 
 class _RedirectedError(RotemSessionExpiredError):
@@ -97,6 +103,8 @@ class RotemClient:
     budget); a ``Retry-After`` header replaces the wait, capped at ``max_retry_after``.
     Answers of at least ``executor_min_bytes`` bytes are decoded and parsed in the running
     loop's default executor (``None``: always on the loop, e.g. for a caller without one).
+    No answer is read past ``max_response_bytes`` (after decompression): a larger one is a
+    :class:`~.exceptions.RotemResponseTooLargeError`.
     """
 
     def __init__(
@@ -111,6 +119,7 @@ class RotemClient:
         retry_delays: tuple[float, ...] = (1.0, 2.0),
         max_retry_after: float = 10.0,
         executor_min_bytes: int | None = DEFAULT_EXECUTOR_MIN_BYTES,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if api_style not in _LOGIN_PATHS:
             raise ValueError(f"unknown api_style {api_style!r}")
@@ -123,6 +132,7 @@ class RotemClient:
         self._retry_delays = retry_delays
         self._max_retry_after = max_retry_after
         self._executor_min_bytes = executor_min_bytes
+        self._max_response_bytes = max_response_bytes
         self._login_result: LoginResult | None = None
         self._session_cookie: str | None = None
         # Every secret this client has held, so an echo of an old token is masked too. The
@@ -397,7 +407,7 @@ class RotemClient:
                     timeout=self._timeout,
                     allow_redirects=False,
                 ) as response:
-                    raw = await response.read()
+                    raw = await self._read_body(operation, response)
                     status = response.status
                     content_type = response.headers.get("Content-Type", "")
                     retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -410,7 +420,6 @@ class RotemClient:
                 raise RotemConnectionError(
                     f"{operation}: cannot reach the service ({type(err).__name__})"
                 ) from err
-            self._bytes_received += len(raw)
             if status in _RETRY_STATUSES and attempt < len(self._retry_delays):
                 delay = self._retry_delays[attempt]
                 if retry_after is not None:
@@ -431,6 +440,37 @@ class RotemClient:
             if self._executor_min_bytes is not None and len(raw) >= self._executor_min_bytes:
                 return await asyncio.get_running_loop().run_in_executor(None, job)
             return job()
+
+    async def _read_body(self, operation: str, response: aiohttp.ClientResponse) -> bytes:
+        """The answer's body, refused as soon as it is known to exceed the size limit.
+
+        A declared ``Content-Length`` over the limit is refused before reading; otherwise the
+        body is read in chunks and reading stops at the first byte over the limit, so neither
+        a runaway stream nor a compressed bomb (counted after decompression) fills memory.
+        The bytes read count in :attr:`stats` either way.
+        """
+        limit = self._max_response_bytes
+        declared = response.content_length
+        if declared is not None and declared > limit:
+            raise RotemResponseTooLargeError(
+                f"{operation}: the answer announces {declared} bytes, more than the "
+                f"{limit} ({_size(limit)}) this client reads (max_response_bytes); not read",
+                limit,
+            )
+        body = bytearray()
+        try:
+            async for chunk in response.content.iter_chunked(_READ_CHUNK_BYTES):
+                body += chunk
+                if len(body) > limit:
+                    raise RotemResponseTooLargeError(
+                        f"{operation}: the answer is larger than the {limit} bytes "
+                        f"({_size(limit)}) this client reads (max_response_bytes); "
+                        "reading stopped there",
+                        limit,
+                    )
+        finally:
+            self._bytes_received += len(body)
+        return bytes(body)
 
     def _keep_session_cookie(self, cookies: SimpleCookie) -> None:
         """Remember the session cookie whenever the service sets one."""
@@ -504,6 +544,14 @@ def _decode_and_parse[T](
 ) -> T:
     """Decode a body and parse it: one job, inline or in the executor (no loop access)."""
     return parse(_decode(operation, raw, content_type))
+
+
+def _size(count: int) -> str:
+    """A byte count as people read it (``8 MiB``, ``64 KiB``, ``900 bytes``)."""
+    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if count >= factor:
+            return f"{count / factor:g} {unit}"
+    return f"{count} bytes"
 
 
 def _command_body(command_id: int | str, house_number: int) -> dict[str, object]:

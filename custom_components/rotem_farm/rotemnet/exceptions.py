@@ -46,3 +46,15 @@ class RotemApiError(RotemError):
 
 class RotemParseError(RotemError):
     """The answer could not be understood (not JSON, wrong shape, wrong types)."""
+
+
+class RotemResponseTooLargeError(RotemParseError):
+    """The answer is larger than the client reads (``max_response_bytes``); it was cut off.
+
+    The real answers are well under a megabyte, so this is a broken proxy, a wrong address
+    or a hostile server; reading on would only exhaust the host's memory.
+    """
+
+    def __init__(self, message: str, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
