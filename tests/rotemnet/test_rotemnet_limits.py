@@ -1,23 +1,34 @@
 """How much the client reads, and how it reaches the service by name, over real sockets.
 
 An answer is never read past ``max_response_bytes`` (a runaway stream, a declared huge body, a
-compressed bomb); the real answers fit with room to spare.
+compressed bomb); the real answers fit with room to spare. A host name is resolved by aiohttp's
+default resolver (aiodns where installed), and every way resolution fails is a
+``RotemConnectionError``.
 """
 
 from __future__ import annotations
 
 import gzip
+import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
 from custom_components.rotem_farm.rotemnet import (
     RotemClient,
+    RotemConnectionError,
     RotemParseError,
     RotemResponseTooLargeError,
 )
-from custom_components.rotem_farm.rotemnet.client import DEFAULT_MAX_RESPONSE_BYTES
+from custom_components.rotem_farm.rotemnet.client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    _raised_while_resolving,
+)
 from tests.rotemnet.fakecloud import PASSWORD, USERNAME, FakeCloud, base_url
 from tests.support.secrets import SecretScan
 
@@ -121,3 +132,92 @@ async def test_the_limit_is_the_callers(
     too_large = r"more than the 50000 \(48\.8281 KiB\)"
     with secret_scan.raises(RotemResponseTooLargeError, match=too_large):
         await tight.get_site()
+
+
+# ---------------------------------------------------------------------------------------------
+# Host names
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_a_host_name_through_the_default_resolver(
+    cloud: FakeCloud, server: TestServer, http: aiohttp.ClientSession
+) -> None:
+    """``localhost``, resolved by aiohttp's default resolver, as ``rotemnetweb.com`` would be.
+
+    Every other test uses 127.0.0.1, which skips resolution: this one failed (TypeError out of
+    the client) in a venv that paired aiodns 3.2.0 with pycares 5.
+    """
+    client = RotemClient(http, USERNAME, PASSWORD, base_url=f"http://localhost:{server.port}/")
+    login = await client.login()
+    assert login.web_server_url == f"http://localhost:{server.port}/Host6_V1/"
+    assert len((await client.get_site()).houses) == 6
+    assert [call.path for call in cloud.requests] == [
+        "/Latest/Services/AllServices.svc/Login",
+        "/Host6_V1/Services/AllServices.svc/GetSiteControllersInfo",
+    ]
+
+
+class FailingResolver(AbstractResolver):
+    """A resolver that fails the way a broken name service or resolver package does."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        raise self.error
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+@pytest.fixture
+async def resolving_with() -> AsyncIterator[Any]:
+    """Sessions whose connector resolves through a given resolver, closed after the test."""
+    sessions: list[aiohttp.ClientSession] = []
+
+    def make(resolver: AbstractResolver) -> aiohttp.ClientSession:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=resolver))
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        await session.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            TypeError(
+                "Channel.getaddrinfo() takes 3 positional arguments but 4 positional "
+                "arguments (and 4 keyword-only arguments) were given"
+            ),
+            "DNS resolver failed",
+        ),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "cannot resolve"),
+        (OSError(101, "Network is unreachable"), "cannot resolve"),
+    ],
+)
+async def test_resolver_failures_are_connection_errors(
+    resolving_with: Any,
+    error: Exception,
+    message: str,
+    *,
+    secret_scan: SecretScan,
+) -> None:
+    """A failing lookup (the aiodns/pycares TypeError included) is an outage, not a crash."""
+    http = resolving_with(FailingResolver(error))
+    client = RotemClient(http, USERNAME, PASSWORD, base_url="https://rotemnetweb.example/")
+    with secret_scan.raises(RotemConnectionError, match=message) as caught:
+        await client.login()
+    assert caught.value.__cause__ is not None  # the resolver's own words stay for debugging
+
+
+def test_a_type_error_elsewhere_is_not_taken_for_a_resolver_failure() -> None:
+    """Only resolution is excused: a TypeError in other code is a bug and stays one."""
+    with pytest.raises(TypeError) as caught:
+        len(5)  # type: ignore[arg-type]
+    assert not _raised_while_resolving(caught.value)

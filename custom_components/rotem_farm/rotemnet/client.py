@@ -25,6 +25,7 @@ import logging
 import math
 import re
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -416,9 +417,21 @@ class RotemClient:
                 raise RotemConnectionError(
                     f"{operation}: the service did not answer in time"
                 ) from err
-            except aiohttp.ClientError as err:
+            except aiohttp.ClientConnectorDNSError as err:
+                raise RotemConnectionError(
+                    f"{operation}: cannot resolve the service's host name ({type(err).__name__})"
+                ) from err
+            except (aiohttp.ClientError, OSError) as err:
+                # OSError: what aiohttp leaves unwrapped (socket.gaierror from a custom resolver).
                 raise RotemConnectionError(
                     f"{operation}: cannot reach the service ({type(err).__name__})"
+                ) from err
+            except TypeError as err:
+                if not _raised_while_resolving(err):
+                    raise
+                raise RotemConnectionError(
+                    f"{operation}: cannot resolve the service's host name: the DNS resolver "
+                    "failed (TypeError; an aiodns and pycares that do not fit together?)"
                 ) from err
             if status in _RETRY_STATUSES and attempt < len(self._retry_delays):
                 delay = self._retry_delays[attempt]
@@ -522,6 +535,27 @@ def _chain(err: BaseException) -> list[BaseException]:
             linked for linked in (current.__cause__, current.__context__) if linked is not None
         )
     return chain
+
+
+_RESOLVER_MODULES: Final = ("aiodns", "pycares", "aiohttp.resolver", "aiohttp_asyncmdnsresolver")
+
+
+def _raised_while_resolving(err: BaseException) -> bool:
+    """Whether ``err`` came out of host name resolution rather than out of our own code.
+
+    aiodns 3.2.0 with pycares 5 raises ``TypeError`` on every lookup, and aiohttp passes it on
+    unwrapped. A resolver failure is an outage of this host's name service, so it becomes a
+    connection error; a ``TypeError`` anywhere else is a bug and must stay loud. Told apart
+    by where it was raised: in a resolver module, or under aiohttp's host resolution step
+    (which also covers a resolver the caller injected, such as Home Assistant's).
+    """
+    for frame, _ in traceback.walk_tb(err.__traceback__):
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith(_RESOLVER_MODULES):
+            return True
+        if module == "aiohttp.connector" and "resolve" in frame.f_code.co_name:
+            return True
+    return False
 
 
 def _as_decoded(data: object) -> object:
