@@ -2,7 +2,8 @@
 
 Every failure the client can meet leaves it as one of these, so callers (the Home Assistant
 integration, the analyzer) can map them without catching ``Exception``. Messages never carry
-tokens, passwords or cookies.
+the username, the password, a token or the session cookie, and an error whose message had to be
+masked carries no chained error that still has them.
 """
 
 from __future__ import annotations
