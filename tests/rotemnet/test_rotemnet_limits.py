@@ -69,7 +69,7 @@ async def test_an_endless_answer_is_cut_off_at_the_limit(
 ) -> None:
     """No length, 300 MB on offer: the client stops one chunk past 8 MiB and says why.
 
-    8 MiB is 17 times the largest real answer (JsGlobals, ~480 KB).
+    8 MiB is 19 times the largest real answer (JsGlobals, ~440 KB).
     """
     stream = Stream()
     cloud.add("GetSiteControllersInfo", stream)

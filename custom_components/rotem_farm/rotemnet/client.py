@@ -85,8 +85,8 @@ _RETRY_STATUSES: Final = frozenset({429, 503})
 _REDACTED: Final = "***"
 # Answers at least this large are decoded and parsed off the event loop (see the module doc).
 DEFAULT_EXECUTOR_MIN_BYTES: Final = 32 * 1024
-# No answer is read past this. The largest real answer (JsGlobals) is ~480 KB and the site answer
-# grows by ~20 KB a house (126 KB for 6), so 8 MiB is 17 times the largest and fits a farm of a few
+# No answer is read past this. The largest real answer (JsGlobals) is ~440 KB and the site answer
+# grows by ~16 KB a house (99 KB for 6), so 8 MiB is 19 times the largest and fits a farm of a few
 # hundred houses, while a runaway answer (300 MB took 570 MiB before failing) stops early.
 DEFAULT_MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
 _READ_CHUNK_BYTES: Final = 64 * 1024
