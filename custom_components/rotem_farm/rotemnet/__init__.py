@@ -14,6 +14,7 @@ from .exceptions import (
     RotemNoFarmError,
     RotemParseError,
     RotemRateLimitError,
+    RotemResponseTooLargeError,
     RotemSessionExpiredError,
 )
 from .models import (
@@ -60,6 +61,7 @@ __all__ = [
     "RotemNoFarmError",
     "RotemParseError",
     "RotemRateLimitError",
+    "RotemResponseTooLargeError",
     "RotemSessionExpiredError",
     "SiteSnapshot",
     "TemperatureSensorLocation",
