@@ -51,6 +51,7 @@ BACKOFF_INITIAL = 5.0
 # writes; the recorder compiles 5-minute statistics a few seconds after each period).
 SETTLE_SECONDS = {"Home Assistant recorder": 60.0}
 DEFAULT_SETTLE_SECONDS = 15.0
+HEALTH_SLACK_SECONDS = 600.0
 
 HA_ERRORS = (HomeAssistantConnectionError, HomeAssistantAuthError)
 SOURCE_ERRORS = (SourceUnavailableError, SourceQueryError, *HA_ERRORS, HomeAssistantCommandError)
@@ -246,6 +247,10 @@ class AnalyzerService:
         self.windowed: set[str] = set()
         self.unpublished: dict[str, dict[str, Any]] = {}
         self.ticks = 0
+        # The failure of the current run of unexpectedly failing ticks (None while they work).
+        self.crash: str | None = None
+        # When the loop last finished a tick, failed or not (the watchdog's health check).
+        self.alive_at = time.monotonic()
 
     async def _discover(self, result: TickResult) -> Inventory | None:
         try:
@@ -472,12 +477,47 @@ class AnalyzerService:
         self.unpublished = {}
         return result
 
+    def healthy(self, slack: float = HEALTH_SLACK_SECONDS) -> bool:
+        """Whether the loop is turning: a tick finished (or failed) within two intervals plus
+        `slack` (a first fit on weeks of data may take minutes). A hung read or a blocked loop
+        turns this false, and the Supervisor's watchdog restarts the add-on."""
+        limit = 2 * self._config.interval_seconds + slack
+        return time.monotonic() - self.alive_at < limit
+
+    def _crashed(self, error: Exception) -> TickResult:
+        """A tick that raised what no step expects (a bug, a source's answer we did not foresee).
+
+        The service must outlive it: logged once with its traceback (not on every retry of the
+        same failure), then retried with back-off. Nothing is published while ticks fail, so
+        the integration marks every house's analysis unavailable once its last report is three
+        report intervals old (CONTRACTS §4): a stale verdict is never shown as current.
+        """
+        signature = f"{type(error).__name__}: {error}"
+        if self.crash != signature:
+            self.crash = signature
+            _LOGGER.exception(
+                "Analysis cycle %d failed unexpectedly; retrying with back-off. Until a cycle "
+                "succeeds nothing is published and the houses' analysis goes unavailable",
+                self.ticks,
+            )
+        else:
+            _LOGGER.debug("Analysis cycle %d failed again: %s", self.ticks, error)
+        return TickResult(ok=False, errors=[signature])
+
     async def run(self, *, once: bool = False) -> TickResult:
         """Tick forever (or once); failures retry with back-off instead of waiting a full tick."""
         backoff = Backoff(BACKOFF_INITIAL, float(self._config.interval_seconds))
         while True:
             started = time.monotonic()
-            result = await self.tick()
+            try:
+                result = await self.tick()
+            except Exception as err:
+                result = self._crashed(err)
+            else:
+                if self.crash is not None:
+                    _LOGGER.info("Analysis cycles run again after an unexpected failure")
+                    self.crash = None
+            self.alive_at = time.monotonic()
             _LOGGER.debug("Tick %d: %s", self.ticks, result)
             if once:
                 return result

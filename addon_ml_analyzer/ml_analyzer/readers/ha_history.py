@@ -7,18 +7,28 @@ moment — stamping it with the start would let a detector see the future. Entit
 statistics (binary sensors, sensors without a state class) come from the raw state history
 (`history/history_during_period`, minimal, no attributes); `on`/`off` become 1/0 and states that
 are not numbers (`unavailable`, `unknown`) are left out: a gap, not a made-up value.
+
+An answer not shaped as the recorder's (not an object of lists of objects, a time that is not a
+time) is `SourceAnswerError`; values are cleaned per role (`readers.keep_plausible`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
-from ml_analyzer.readers import EntityRef, to_series
+from ml_analyzer.readers import (
+    EntityRef,
+    SourceAnswerError,
+    keep_plausible,
+    points_series,
+    to_points,
+)
 
 STATISTICS_PERIOD = timedelta(minutes=5)
 HISTORY_MARGIN = timedelta(seconds=1)
@@ -32,13 +42,40 @@ class CommandClient(Protocol):
         """Send one websocket command and return its result."""
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _epoch_ms(value: Any) -> float | None:
     """HA sends statistics times as epoch ms (newer) or ISO strings (older)."""
-    if isinstance(value, int | float):
-        return float(value)
+    if _number(value):
+        try:
+            return float(value)
+        except OverflowError:
+            return None
     if isinstance(value, str):
-        return float(pd.Timestamp(value).value / 1e6)
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise SourceAnswerError("HA's recorder sent a time that is not a time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp() * 1000.0
     return None
+
+
+def _rows(answer: Any, what: str) -> Mapping[str, list[Mapping[str, Any]]]:
+    """The recorder's answer checked: {entity_id: [object, ...]} (None is empty)."""
+    if answer is None:
+        return {}
+    if not isinstance(answer, Mapping) or not all(
+        isinstance(key, str)
+        and isinstance(rows, list)
+        and all(isinstance(row, Mapping) for row in rows)
+        for key, rows in answer.items()
+    ):
+        raise SourceAnswerError(f"HA's recorder sent an unexpected {what} answer")
+    return answer
 
 
 def _state_value(state: Any) -> float | None:
@@ -53,45 +90,46 @@ def _state_value(state: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def parse_statistics(
-    answer: dict[str, list[dict[str, Any]]], start: datetime, end: datetime
-) -> dict[str, pd.Series]:
+def parse_statistics(answer: Any, start: datetime, end: datetime) -> dict[str, pd.Series]:
     """Series of 5-minute means stamped with the period end, kept when start <= end < end."""
     low, high = pd.Timestamp(start).value / 1e6, pd.Timestamp(end).value / 1e6
     result: dict[str, pd.Series] = {}
-    for entity_id, rows in answer.items():
+    for entity_id, rows in _rows(answer, "statistics").items():
         times: list[float] = []
         values: list[float] = []
         for row in rows:
             stamp = _epoch_ms(row.get("end"))
             mean = row.get("mean")
-            if stamp is None or not isinstance(mean, int | float) or not low <= stamp < high:
+            if stamp is None or isinstance(mean, bool) or not isinstance(mean, int | float):
+                continue
+            if not low <= stamp < high:
+                continue
+            try:
+                values.append(float(mean))
+            except OverflowError:
                 continue
             times.append(stamp)
-            values.append(float(mean))
         if times:
-            result[entity_id] = to_series(entity_id, times, values)
+            result[entity_id] = points_series(entity_id, to_points(times, values))
     return result
 
 
-def parse_history(
-    answer: dict[str, list[dict[str, Any]]], start: datetime, end: datetime
-) -> dict[str, pd.Series]:
+def parse_history(answer: Any, start: datetime, end: datetime) -> dict[str, pd.Series]:
     """Numeric states at the time each took effect (last_changed), kept when start <= t < end."""
     low, high = start.timestamp(), end.timestamp()
     result: dict[str, pd.Series] = {}
-    for entity_id, rows in answer.items():
+    for entity_id, rows in _rows(answer, "history").items():
         times: list[float] = []
         values: list[float] = []
         for row in rows:
             value = _state_value(row.get("s", row.get("state")))
             stamp = row.get("lc", row.get("lu"))
-            if value is None or not isinstance(stamp, int | float) or not low <= stamp < high:
+            if value is None or not _number(stamp) or not low <= stamp < high:
                 continue
             times.append(float(stamp) * 1000.0)
             values.append(value)
         if times:
-            result[entity_id] = to_series(entity_id, times, values)
+            result[entity_id] = points_series(entity_id, to_points(times, values))
     return result
 
 
@@ -123,7 +161,7 @@ class HomeAssistantHistoryReader:
                 period="5minute",
                 types=["mean"],
             )
-            result.update(parse_statistics(statistics or {}, start, end))
+            result.update(parse_statistics(statistics, start, end))
         missing = [entity_id for entity_id in entity_ids if entity_id not in result]
         if missing:
             self.queries += 1
@@ -138,8 +176,15 @@ class HomeAssistantHistoryReader:
                 significant_changes_only=False,
                 include_start_time_state=False,
             )
-            result.update(parse_history(history or {}, start, end))
-        return result
+            result.update(parse_history(history, start, end))
+        refs = {entity.entity_id: entity for entity in entities}
+        cleaned: dict[str, pd.Series] = {}
+        for entity_id, series in result.items():
+            stamps = pd.DatetimeIndex(series.index).as_unit("ns").asi8
+            kept = keep_plausible(refs[entity_id], (stamps, series.to_numpy(dtype=np.float64)))
+            if len(kept[0]):
+                cleaned[entity_id] = points_series(entity_id, kept)
+        return cleaned
 
     async def close(self) -> None:
         """The HA client is owned by the service."""

@@ -1,0 +1,268 @@
+"""Faults at the analyzer's edges: malformed answers over real loopback sockets, and a tick that
+raises what nobody expected.
+
+The servers here are small aiohttp applications on 127.0.0.1 that answer like a broken InfluxDB,
+a proxy in front of HA, or a starting HA: the readers and the HA client run their real request
+paths against them. Every case must end in the typed error (or a gap), never in a `KeyError`,
+`TypeError` or `ValueError` that stopped the service before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from ml_analyzer.config import AnalyzerConfig, InfluxV1Config
+from ml_analyzer.discovery import discover
+from ml_analyzer.ha import HomeAssistantAnswerError, HomeAssistantClient
+from ml_analyzer.loop import AnalyzerService
+from ml_analyzer.readers import EntityRef, SourceAnswerError
+from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader
+
+from tests.analyzer.test_loop import Clock, FakeAnalyzer, FakeHA, FakeReader, History
+
+START = datetime(2026, 11, 20, tzinfo=UTC)
+END = START + timedelta(hours=1)
+START_MS = int(START.timestamp() * 1000)
+TEMPERATURE = EntityRef("sensor.house_1_temperature", "°C", "temperature")
+
+ServerFactory = Callable[[web.Application], Awaitable[Any]]
+
+
+def _series(values: Any, tags: Any = None) -> dict[str, Any]:
+    tags = {"domain": "sensor", "entity_id": "house_1_temperature"} if tags is None else tags
+    return {"results": [{"series": [{"name": "°C", "tags": tags, "values": values}]}]}
+
+
+async def _influx_answering(
+    aiohttp_client: ServerFactory, body: str, content_type: str
+) -> tuple[str, int]:
+    async def query(request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_post("/query", query)
+    client = await aiohttp_client(app)
+    return str(client.host), int(client.port)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "problem"),
+    [
+        ("[]", "application/json", "not a JSON object"),
+        ('{"results": {"a": 1}}', "application/json", "'results' is not a list"),
+        (
+            '{"results": [{"series": [{"tags": "house_1", "values": [[1, 2]]}]}]}',
+            "application/json",
+            "'tags' is not an object",
+        ),
+        (
+            '{"results": [{"series": [{"tags": {}, "values": [[1], [2]]}]}]}',
+            "application/json",
+            r"a row is not \[time, value\]",
+        ),
+        (
+            '{"results": [{"series": [{"tags": {}, "values": [["x", 2]]}]}]}',
+            "application/json",
+            r"a row is not \[time, value\]",
+        ),
+        ("<html><body>502 Bad Gateway</body></html>", "text/html", "not JSON"),
+    ],
+)
+async def test_influxdb_v1_malformed_answers_are_typed(
+    aiohttp_client: ServerFactory, body: str, content_type: str, problem: str
+) -> None:
+    host, port = await _influx_answering(aiohttp_client, body, content_type)
+    async with aiohttp.ClientSession() as session:
+        reader = InfluxV1Reader(session, InfluxV1Config(host=host, port=port))
+        with pytest.raises(SourceAnswerError, match=problem):
+            await reader.read_points([TEMPERATURE], START, END)
+
+
+async def test_influxdb_v1_string_and_impossible_values_are_gaps(
+    aiohttp_client: ServerFactory,
+) -> None:
+    import json
+
+    values = [
+        [START_MS, 21.5],
+        [START_MS + 60_000, "on"],
+        [START_MS + 120_000, None],
+        [START_MS + 180_000, 1e308],
+        [START_MS + 240_000, -1e308],
+        [START_MS + 300_000, 22.0],
+    ]
+    host, port = await _influx_answering(
+        aiohttp_client, json.dumps(_series(values)), "application/json"
+    )
+    async with aiohttp.ClientSession() as session:
+        reader = InfluxV1Reader(session, InfluxV1Config(host=host, port=port))
+        points = await reader.read_points([TEMPERATURE], START, END)
+    stamps, numbers = points[TEMPERATURE.entity_id]
+    assert numbers.tolist() == [21.5, 22.0]
+    assert (stamps // 1_000_000).tolist() == [START_MS, START_MS + 300_000]
+
+
+async def _ha_server(aiohttp_client: ServerFactory, app: web.Application) -> str:
+    client = await aiohttp_client(app)
+    return f"http://{client.host}:{client.port}"
+
+
+async def test_report_answered_200_with_html_is_typed(aiohttp_client: ServerFactory) -> None:
+    async def service(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<html>Home Assistant is starting</html>", content_type="text/html"
+        )
+
+    app = web.Application()
+    app.router.add_post("/api/services/rotem_farm/report_analysis", service)
+    url = await _ha_server(aiohttp_client, app)
+    async with aiohttp.ClientSession() as session:
+        client = HomeAssistantClient(session, url, "token")
+        with pytest.raises(HomeAssistantAnswerError, match="not with JSON"):
+            await client.call_service("rotem_farm", "report_analysis", {"reports": []})
+
+
+def _websocket_app(answers: dict[str, Any], hello: Any = None) -> web.Application:
+    """A websocket endpoint that authenticates any token and answers commands from `answers`."""
+
+    async def websocket(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json(hello if hello is not None else {"type": "auth_required"})
+        if hello is not None:
+            return socket
+        await socket.receive_json()
+        await socket.send_json({"type": "auth_ok"})
+        async for message in socket:
+            command = message.json()
+            answer = answers[command["type"]]
+            if callable(answer):
+                await socket.send_json(answer(command))
+            else:
+                await socket.send_json(
+                    {"id": command["id"], "type": "result", "success": True, "result": answer}
+                )
+        return socket
+
+    app = web.Application()
+    app.router.add_get("/api/websocket", websocket)
+    return app
+
+
+async def test_registry_items_that_are_not_objects_are_typed(
+    aiohttp_client: ServerFactory,
+) -> None:
+    app = _websocket_app(
+        {
+            "config/device_registry/list": ["dev1", 2, None],
+            "config/entity_registry/list": [],
+            "get_states": [],
+        }
+    )
+    url = await _ha_server(aiohttp_client, app)
+    async with aiohttp.ClientSession() as session:
+        client = HomeAssistantClient(session, url, "token")
+        try:
+            with pytest.raises(HomeAssistantAnswerError, match="device registry"):
+                await discover(client)
+        finally:
+            await client.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda command: [command["id"], "result"],
+        lambda command: {"id": command["id"], "type": "result", "success": False, "error": "x"},
+    ],
+)
+async def test_websocket_answers_not_shaped_as_ha_are_typed(
+    aiohttp_client: ServerFactory, answer: Callable[[dict[str, Any]], Any]
+) -> None:
+    from ml_analyzer.ha import HomeAssistantError
+
+    url = await _ha_server(aiohttp_client, _websocket_app({"get_states": answer}))
+    async with aiohttp.ClientSession() as session:
+        client = HomeAssistantClient(session, url, "token")
+        try:
+            with pytest.raises(HomeAssistantError):
+                await client.command("get_states")
+        finally:
+            await client.close()
+
+
+async def test_websocket_hello_that_is_not_ha_is_typed(aiohttp_client: ServerFactory) -> None:
+    url = await _ha_server(aiohttp_client, _websocket_app({}, hello=["not", "ha"]))
+    async with aiohttp.ClientSession() as session:
+        client = HomeAssistantClient(session, url, "token")
+        with pytest.raises(HomeAssistantAnswerError, match="did not answer as HA does"):
+            await client.command("get_states")
+
+
+class ExplodingReader(FakeReader):
+    """A reader whose answer breaks in a way nobody foresaw (until `fixed`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fixed = False
+
+    async def read(self, entities: Any, start: datetime, end: datetime) -> Any:
+        if not self.fixed:
+            raise KeyError("series")
+        return await super().read(entities, start, end)
+
+
+async def test_unexpected_tick_failure_is_logged_once_and_the_service_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ha, reader, clock = FakeHA(2), ExplodingReader(), Clock()
+    service = AnalyzerService(AnalyzerConfig(), ha, reader, FakeAnalyzer, History, clock=clock)
+    caplog.set_level(logging.DEBUG, logger="ml_analyzer")
+    for _ in range(3):
+        result = await service.run(once=True)
+        assert not result.ok
+        assert result.errors == ["KeyError: 'series'"]
+        clock.now += timedelta(minutes=5)
+    failures = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(failures) == 1
+    assert failures[0].levelno == logging.ERROR
+    assert failures[0].exc_info is not None
+    assert "goes unavailable" in failures[0].getMessage()
+    assert ha.calls == []  # nothing published while cycles fail: the analysis goes stale
+    reader.fixed = True
+    caplog.clear()
+    result = await service.run(once=True)
+    assert result.ok
+    assert result.published == 2
+    assert any("run again" in r.getMessage() for r in caplog.records)
+
+
+async def test_health_answers_while_ticks_finish_and_503_when_the_loop_hangs() -> None:
+    from ml_analyzer.cli import _start_health
+
+    from tests.support.influxdb import _free_port
+
+    service = AnalyzerService(AnalyzerConfig(), FakeHA(1), FakeReader(), FakeAnalyzer, History)
+    port = _free_port()
+    runner = await _start_health(service, port)
+    assert runner is not None
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/health") as response:
+                assert response.status == 200
+            service.alive_at -= 2 * AnalyzerConfig().interval_seconds + 601
+            async with session.get(f"http://127.0.0.1:{port}/health") as response:
+                assert response.status == 503
+            await service.run(once=True)
+            async with session.get(f"http://127.0.0.1:{port}/health") as response:
+                assert response.status == 200
+        # A port already taken: the service runs without the check instead of failing.
+        assert await _start_health(service, port) is None
+    finally:
+        await runner.cleanup()
