@@ -155,9 +155,13 @@ def _run_command(args: argparse.Namespace) -> int:
     except Exception:
         _LOGGER.exception("The analyzer stopped on an unexpected error")
         return EXIT_FAILED
-    if result is None or result.ok:
+    if result is None:
         return EXIT_OK
-    return EXIT_FAILED
+    if not result.ok or (args.once and result.houses == 0):
+        # With no house found the cycle analyzed nothing: `--once` must not report success
+        # (the service logged what to do).
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _port(text: str) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ml_analyzer.ha import HomeAssistantAnswerError
+from ml_analyzer.ha import HomeAssistantAnswerError, HomeAssistantCommandError
 from ml_analyzer.readers import EntityRef
 
 DOMAIN = "rotem_farm"
@@ -73,6 +73,9 @@ class House:
     device_id: str
     name: str
     signals: Mapping[str, EntityRef] = field(default_factory=dict)
+    loaded: bool = True
+    """Whether the integration has loaded the house's farm: only then does
+    `rotem_farm.report_analysis` accept the house (it refuses the whole call otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -131,11 +134,14 @@ def build_inventory(
     devices: Sequence[Mapping[str, Any]],
     entities: Sequence[Mapping[str, Any]],
     states: Sequence[Mapping[str, Any]],
+    loaded_entries: frozenset[str] | None = None,
 ) -> Inventory:
     """Combine registry lists and states into houses with role-keyed signals (pure function).
 
     The lists are checked (`HomeAssistantAnswerError` unless lists of objects); a field of the
     wrong type inside an item makes that item not a house or not a signal, never an exception.
+    `loaded_entries` are the ids of the integration's loaded config entries (None: unknown, all
+    are taken as loaded).
     """
     devices = _objects("device registry", devices)
     entities = _objects("entity registry", entities)
@@ -148,6 +154,7 @@ def build_inventory(
         if entity_id:
             units[entity_id] = unit if isinstance(unit, str) else None
     houses: dict[str, tuple[str, str, int, str]] = {}
+    loaded: set[str] = set()
     for device in devices:
         found = _house_identifier(device)
         device_id = _text(device.get("id"))
@@ -156,6 +163,11 @@ def build_inventory(
         identifier, farm_id, number = found
         name = _text(device.get("name_by_user")) or _text(device.get("name")) or identifier
         houses[device_id] = (identifier, farm_id, number, name)
+        entries = device.get("config_entries")
+        if loaded_entries is None or (
+            isinstance(entries, list) and any(entry in loaded_entries for entry in entries)
+        ):
+            loaded.add(device_id)
     signals: dict[str, dict[str, EntityRef]] = {device_id: {} for device_id in houses}
     for entity in entities:
         device_id = _text(entity.get("device_id"))
@@ -182,15 +194,33 @@ def build_inventory(
                 device_id=device_id,
                 name=name,
                 signals=signals[device_id],
+                loaded=device_id in loaded,
             )
             for device_id, (identifier, farm_id, number, name) in houses.items()
         }
     )
 
 
+def loaded_entry_ids(entries: Any) -> frozenset[str]:
+    """The ids of the loaded entries in HA's `config_entries/get` answer."""
+    return frozenset(
+        entry["entry_id"]
+        for entry in _objects("config entry list", entries)
+        if entry.get("state") == "loaded" and isinstance(entry.get("entry_id"), str)
+    )
+
+
 async def discover(client: CommandClient) -> Inventory:
-    """Ask HA for its devices, entities and states and return the Rotem houses."""
+    """Ask HA for its devices, entities, states and loaded farms and return the Rotem houses.
+
+    A HA that refuses `config_entries/get` (not an admin token) leaves every house publishable,
+    as before: the service call then decides.
+    """
     devices = await client.command("config/device_registry/list")
     entities = await client.command("config/entity_registry/list")
     states = await client.command("get_states")
-    return build_inventory(devices, entities, states)
+    try:
+        loaded = loaded_entry_ids(await client.command("config_entries/get", domain=DOMAIN))
+    except HomeAssistantCommandError:
+        loaded = None
+    return build_inventory(devices, entities, states, loaded)

@@ -9,7 +9,9 @@ come on the very first tick.
 
 Failure policy: an unreachable data source or HA makes the tick fail; the loop retries with
 exponential back-off, logs one line when an outage starts and one when it ends, and keeps the
-results that could not be delivered. Cursors only move after a successful read, so no point is
+results that could not be delivered (publishing has its own outage, so a REST-only failure or
+an integration that is not loaded yet is one line too, and the kept results go in the next
+tick's single call). Cursors only move after a successful read, so no point is
 skipped. A farm or house whose detector raises is logged and skipped; the others go on. Houses
 without enough data get no result, and nothing is published for them: their entities stay
 unknown instead of showing a made-up value.
@@ -52,6 +54,14 @@ BACKOFF_INITIAL = 5.0
 SETTLE_SECONDS = {"Home Assistant recorder": 60.0}
 DEFAULT_SETTLE_SECONDS = 15.0
 HEALTH_SLACK_SECONDS = 600.0
+# How much history the detectors need before a house's first verdict (detectors.MIN_SPAN; a
+# test keeps the two equal). Only used to tell the user when to expect it.
+FIRST_VERDICT_AFTER = timedelta(days=2)
+
+
+def _days(span: timedelta) -> str:
+    return f"{span / timedelta(days=1):g} days"
+
 
 HA_ERRORS = (HomeAssistantConnectionError, HomeAssistantAuthError)
 SOURCE_ERRORS = (SourceUnavailableError, SourceQueryError, *HA_ERRORS, HomeAssistantCommandError)
@@ -88,7 +98,12 @@ class Outage:
         self.name = name
         self.since: float | None = None
 
-    def failed(self, error: Exception) -> None:
+    @property
+    def active(self) -> bool:
+        """Whether an outage is going on."""
+        return self.since is not None
+
+    def failed(self, error: Exception | str) -> None:
         """Record a failure; only the first of an outage is logged."""
         if self.since is None:
             self.since = time.monotonic()
@@ -237,7 +252,12 @@ class AnalyzerService:
         self._settle = timedelta(seconds=SETTLE_SECONDS.get(reader.name, DEFAULT_SETTLE_SECONDS))
         self.publisher = Publisher(ha, config.interval_seconds, config.publish_every)
         self.ha_outage = Outage("Home Assistant")
+        # Publishing has its own outage: HA's REST side may fail (or the integration may not be
+        # loaded) while its websocket answers, and that must be one line, not one per tick.
+        self.publish_outage = Outage("Home Assistant's rotem_farm.report_analysis")
         self.source_outage = Outage(reader.name)
+        self.no_houses_told = False
+        self.waiting_told: set[str] = set()
         self.inventory: Inventory | None = None
         self.farms: dict[str, FarmState] = {}
         self.fit_failed: dict[str, datetime] = {}
@@ -261,7 +281,18 @@ class AnalyzerService:
             result.errors.append(str(err))
             return self.inventory
         self.ha_outage.recovered()
-        if self.inventory is None or set(self.inventory.houses) != set(inventory.houses):
+        if not inventory.houses:
+            if not self.no_houses_told:
+                _LOGGER.warning(
+                    "No Rotem Farm house found in Home Assistant. Install the Rotem Farm "
+                    "integration and add a farm (Settings > Devices & services > Add "
+                    "integration > Rotem Farm); houses are picked up every %d s, no restart "
+                    "needed",
+                    self._config.interval_seconds,
+                )
+                self.no_houses_told = True
+        elif self.inventory is None or set(self.inventory.houses) != set(inventory.houses):
+            self.no_houses_told = False
             _LOGGER.info(
                 "Analyzing %d houses of %d farms from %s",
                 len(inventory.houses),
@@ -461,21 +492,100 @@ class AnalyzerService:
         reports = await self._update(farms, end, result)
         if reports is None:
             return result
+        self._tell_waiting(inventory, reports, end)
+        await self._publish(inventory, reports, result)
+        return result
+
+    async def _publish(
+        self, inventory: Inventory, reports: dict[str, dict[str, Any]], result: TickResult
+    ) -> None:
+        """Send this tick's and the kept results in one call; keep them if HA cannot take them.
+
+        Only houses of farms the integration has loaded are sent (the service refuses the whole
+        call for any other); the rest wait. HA refusing or failing the call is one outage, one
+        log line, whatever the number of houses and ticks it lasts.
+        """
+        loaded = {house.device_id for house in inventory.houses.values() if house.loaded}
         known = {house.device_id for house in inventory.houses.values()}
         pending = {d: r for d, r in self.unpublished.items() if d in known} | reports
-        if not pending:
-            return result
+        ready = {d: r for d, r in pending.items() if d in loaded}
+        self.unpublished = {d: r for d, r in pending.items() if d not in loaded}
+        if self.unpublished and not ready:
+            self.publish_outage.failed(
+                f"the Rotem Farm integration has not loaded the farm of {len(self.unpublished)} "
+                "analyzed houses (Home Assistant starting, or the farm failed to set up); their "
+                "results are kept and sent once it is loaded"
+            )
+            return
+        if not ready:
+            return
         try:
-            result.published = await self.publisher.publish(pending, self.ticks)
+            result.published = await self.publisher.publish(ready, self.ticks)
         except HA_ERRORS as err:
-            self.ha_outage.failed(err)
-            self.unpublished = pending
-            result.ok = False
-            result.errors.append(str(err))
-            return result
-        self.ha_outage.recovered()
-        self.unpublished = {}
-        return result
+            outage = self.ha_outage if self.ha_outage.active else self.publish_outage
+            outage.failed(err)
+        except HomeAssistantCommandError as err:
+            hint = (
+                " (the service is not registered yet: Home Assistant is starting or the Rotem "
+                "Farm integration is not loaded)"
+                if err.status == 400
+                else ""
+            )
+            self.publish_outage.failed(f"{err}{hint}; results are kept and sent with the next call")
+        else:
+            if not self.unpublished:
+                self.publish_outage.recovered()
+            return
+        self.unpublished = pending
+        result.ok = False
+        result.errors.append("publishing failed")
+
+    def _tell_waiting(
+        self, inventory: Inventory, reports: Mapping[str, Any], end: datetime
+    ) -> None:
+        """Say once which houses wait for history, and when their first verdict is expected."""
+        waiting: dict[str, datetime | None] = {}
+        for house in inventory.houses.values():
+            if house.device_id in reports or house.device_id in self.publisher_known():
+                self.waiting_told.discard(house.key)
+                continue
+            if house.farm_id not in self.farms or house.key in self.waiting_told:
+                continue
+            firsts = [
+                self.window[entity.entity_id][0][0]
+                for entity in house.signals.values()
+                if entity.entity_id in self.window and len(self.window[entity.entity_id][0])
+            ]
+            waiting[house.key] = (
+                pd.Timestamp(int(min(firsts)), tz="UTC").to_pydatetime() + FIRST_VERDICT_AFTER
+                if firsts
+                else None
+            )
+        if not waiting:
+            return
+        self.waiting_told.update(waiting)
+        expected = [moment for moment in waiting.values() if moment is not None]
+        if expected:
+            _LOGGER.info(
+                "Waiting for history: %d houses (%s) have less than %s of data; the first "
+                "verdict is expected around %s UTC",
+                len(waiting),
+                ", ".join(sorted(waiting)),
+                _days(FIRST_VERDICT_AFTER),
+                max(*expected, end).strftime("%Y-%m-%d %H:%M"),
+            )
+        else:
+            _LOGGER.info(
+                "Waiting for history: %s has no data in %s yet; the first verdict comes %s after "
+                "its first recorded values",
+                ", ".join(sorted(waiting)),
+                self._reader.name,
+                _days(FIRST_VERDICT_AFTER),
+            )
+
+    def publisher_known(self) -> set[str]:
+        """Devices that already got a verdict (sent, or waiting to be sent)."""
+        return self.publisher.sent_devices() | set(self.unpublished)
 
     def healthy(self, slack: float = HEALTH_SLACK_SECONDS) -> bool:
         """Whether the loop is turning: a tick finished (or failed) within two intervals plus

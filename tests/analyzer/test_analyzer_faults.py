@@ -163,6 +163,7 @@ async def test_registry_items_that_are_not_objects_are_typed(
             "config/device_registry/list": ["dev1", 2, None],
             "config/entity_registry/list": [],
             "get_states": [],
+            "config_entries/get": [],
         }
     )
     url = await _ha_server(aiohttp_client, app)
@@ -266,3 +267,183 @@ async def test_health_answers_while_ticks_finish_and_503_when_the_loop_hangs() -
         assert await _start_health(service, port) is None
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def real_ha(hass: Any, hass_client: Any, hass_access_token: str) -> Any:
+    """A real HA HTTP/websocket server (api, websocket_api, config) and a client for it."""
+    from homeassistant.setup import async_setup_component
+
+    for component in ("http", "api", "websocket_api", "config"):
+        assert await async_setup_component(hass, component, {})
+    client = await hass_client()
+    async with aiohttp.ClientSession() as session:
+        ha = HomeAssistantClient(session, f"http://{client.host}:{client.port}", hass_access_token)
+        yield ha
+        await ha.close()
+
+
+async def test_ha_starting_results_kept_one_call_per_tick_one_line_per_outage(
+    hass: Any, real_ha: HomeAssistantClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Against a real HA: the service is not registered yet (HA answers 400), then it is."""
+    from tests.analyzer.ha_fixtures import register_report_analysis, setup_fake_farm
+
+    farm = await setup_fake_farm(hass, service=False)
+    for number in range(1, 6):
+        farm.add_house(number, {"temperature": "°C"})
+    clock = Clock()
+    service = AnalyzerService(
+        AnalyzerConfig(), real_ha, FakeReader(), FakeAnalyzer, History, clock=clock
+    )
+    caplog.set_level(logging.INFO, logger="ml_analyzer")
+    for _ in range(3):
+        result = await service.tick()
+        assert not result.ok
+        assert result.scored_houses in (0, 5)
+        clock.now += timedelta(minutes=5)
+    assert service.publisher.calls == 3  # one call per tick, not one per house
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "(400)" in warnings[0]
+    assert "Home Assistant is starting or the Rotem Farm integration is not loaded" in warnings[0]
+    assert len(service.unpublished) == 5
+
+    register_report_analysis(farm)
+    result = await service.tick()
+    assert result.ok
+    assert service.publisher.calls == 4
+    assert len(farm.reports) == 1
+    assert len(farm.reports[0]["reports"]) == 5
+    assert service.unpublished == {}
+    assert sum("available again" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_rest_only_outage_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    from ml_analyzer.ha import HomeAssistantConnectionError
+
+    class RestDown(FakeHA):
+        rest_down = True
+
+        async def call_service(self, domain: str, service: str, data: Any) -> Any:
+            if self.rest_down:
+                raise HomeAssistantConnectionError("HA unreachable at http://ha:8123/api")
+            return await super().call_service(domain, service, data)
+
+    ha, clock = RestDown(3), Clock()
+    service = AnalyzerService(
+        AnalyzerConfig(), ha, FakeReader(), FakeAnalyzer, History, clock=clock
+    )
+    caplog.set_level(logging.INFO, logger="ml_analyzer")
+    for _ in range(6):
+        assert not (await service.tick()).ok
+        clock.now += timedelta(minutes=5)
+    ha.rest_down = False
+    assert (await service.tick()).ok
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert sum("unavailable" in m for m in messages) == 1
+    assert sum("available again" in m for m in messages) == 1
+    assert len(ha.calls) == 1
+    assert {r["device_id"] for r in ha.calls[0]["reports"]} == {"dev1", "dev2", "dev3"}
+
+
+async def test_farm_not_loaded_keeps_results_without_calls(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ha, clock = FakeHA(2), Clock()
+    ha.loaded = False
+    service = AnalyzerService(
+        AnalyzerConfig(), ha, FakeReader(), FakeAnalyzer, History, clock=clock
+    )
+    for _ in range(3):
+        await service.tick()
+        clock.now += timedelta(minutes=5)
+    assert ha.calls == []
+    assert set(service.unpublished) == {"dev1", "dev2"}
+    assert sum("has not loaded the farm" in r.getMessage() for r in caplog.records) == 1
+    ha.loaded = True
+    await service.tick()
+    assert len(ha.calls) == 1
+
+
+async def test_no_house_found_says_what_to_do_and_once_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = AnalyzerService(AnalyzerConfig(), FakeHA(0), FakeReader(), FakeAnalyzer, History)
+    for _ in range(3):
+        result = await service.run(once=True)
+        assert result.houses == 0
+    told = [r for r in caplog.records if "No Rotem Farm house found" in r.getMessage()]
+    assert len(told) == 1
+    assert told[0].levelno == logging.WARNING
+    assert "Install the Rotem Farm integration and add a farm" in told[0].getMessage()
+
+
+async def test_once_exits_1_when_no_house_is_found(
+    real_ha: HomeAssistantClient, hass_access_token: str, tmp_path: Any
+) -> None:
+    """`run --once` (a real process) against a real HA without any Rotem device: exit 1."""
+    import asyncio
+    import json
+    import os
+    import sys
+
+    from tests.analyzer.test_addon_command import ADDON
+
+    options = tmp_path / "options.json"
+    options.write_text(json.dumps({"source": "home_assistant"}))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ADDON),
+        "ML_ANALYZER_HOME_ASSISTANT_URL": real_ha.rest_url.removesuffix("/api"),
+        "ML_ANALYZER_HOME_ASSISTANT_TOKEN": hass_access_token,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ml_analyzer",
+        "run",
+        "--config",
+        str(options),
+        "--once",
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    log = stderr.decode()
+    assert process.returncode == 1, log
+    assert "No Rotem Farm house found" in log
+    assert hass_access_token not in log
+
+
+async def test_waiting_for_history_says_when_the_first_verdict_comes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ml_analyzer.loop import FIRST_VERDICT_AFTER
+
+    class NotYet:
+        def fit(self, history: Any) -> None:
+            return None
+
+        def update(self, history: Any) -> dict[str, Any]:
+            return {}
+
+    caplog.set_level(logging.INFO, logger="ml_analyzer")
+    clock = Clock()
+    service = AnalyzerService(
+        AnalyzerConfig(), FakeHA(2), FakeReader(), NotYet, History, clock=clock
+    )
+    await service.tick()
+    clock.now += timedelta(minutes=5)
+    await service.tick()
+    told = [r.getMessage() for r in caplog.records if "Waiting for history" in r.getMessage()]
+    assert len(told) == 1
+    assert "GW1_1, GW1_2" in told[0]
+    assert "2 days" in told[0]
+    from ml_analyzer.detectors import MIN_SPAN
+
+    assert pd_timedelta(MIN_SPAN) == FIRST_VERDICT_AFTER
+
+
+def pd_timedelta(value: Any) -> timedelta:
+    return timedelta(seconds=float(value.total_seconds()))

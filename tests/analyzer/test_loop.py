@@ -67,6 +67,7 @@ class FakeHA:
     def __init__(self, houses: int) -> None:
         self.houses = houses
         self.down = False
+        self.loaded = True
         self.calls: list[dict[str, Any]] = []
 
     async def command(self, command_type: str, **payload: Any) -> Any:
@@ -74,7 +75,16 @@ class FakeHA:
             raise HomeAssistantConnectionError("HA unreachable at http://ha:8123/api")
         numbers = range(1, self.houses + 1)
         if command_type == "config/device_registry/list":
-            return [{"id": f"dev{n}", "identifiers": [["rotem_farm", f"GW1_{n}"]]} for n in numbers]
+            return [
+                {
+                    "id": f"dev{n}",
+                    "identifiers": [["rotem_farm", f"GW1_{n}"]],
+                    "config_entries": ["e1"],
+                }
+                for n in numbers
+            ]
+        if command_type == "config_entries/get":
+            return [{"entry_id": "e1", "state": "loaded" if self.loaded else "setup_retry"}]
         if command_type == "config/entity_registry/list":
             return [
                 {
