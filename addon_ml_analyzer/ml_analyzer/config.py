@@ -253,6 +253,12 @@ def mask_url(url: str) -> str:
     return f"{scheme}://***@{host}{rest[authority_end:]}"
 
 
+def without_userinfo(url: str) -> str:
+    """The URL without `user:password@` (for clients that authenticate otherwise)."""
+    masked = mask_url(url)
+    return masked.replace("://***@", "://", 1) if masked != url else url
+
+
 def config_from_mapping(raw: Mapping[str, Any]) -> AnalyzerConfig:
     """Validate a parsed options mapping (file or environment) into an `AnalyzerConfig`."""
     values: dict[str, Any] = {}

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from ml_analyzer.config import SUPERVISOR_URL, mask_url
+from ml_analyzer.config import SUPERVISOR_URL, mask_url, without_userinfo
 from ml_analyzer.readers import CONNECT_ERRORS, connect_reason
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,8 +59,12 @@ class HomeAssistantCommandError(HomeAssistantError):
 
 
 def api_urls(url: str) -> tuple[str, str]:
-    """REST base and websocket URL for an HA base URL (the Supervisor proxy differs)."""
-    base = url.rstrip("/")
+    """REST base and websocket URL for an HA base URL (the Supervisor proxy differs).
+
+    `user:password@` in the URL is dropped: HA authenticates with the bearer token, and aiohttp
+    refuses a request carrying both (a ValueError, not a connection problem).
+    """
+    base = without_userinfo(url).rstrip("/")
     rest = f"{base}/api"
     websocket_path = "/websocket" if base == SUPERVISOR_URL else "/api/websocket"
     websocket = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)

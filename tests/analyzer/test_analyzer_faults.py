@@ -5,12 +5,17 @@ The servers here are small aiohttp applications on 127.0.0.1 that answer like a 
 a proxy in front of HA, or a starting HA: the readers and the HA client run their real request
 paths against them. Every case must end in the typed error (or a gap), never in a `KeyError`,
 `TypeError` or `ValueError` that stopped the service before.
+
+Every test here uses the secrets below (HA token, InfluxDB password and token, user:password in
+URLs), and an autouse fixture scans every log record of every test (message and traceback) for
+them; exceptions the tests catch are scanned with their whole chain (`_assert_clean`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import traceback
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,19 +24,54 @@ import pytest
 from aiohttp import web
 from ml_analyzer.config import AnalyzerConfig, InfluxV1Config
 from ml_analyzer.discovery import discover
-from ml_analyzer.ha import HomeAssistantAnswerError, HomeAssistantClient
+from ml_analyzer.ha import (
+    HomeAssistantAnswerError,
+    HomeAssistantClient,
+    HomeAssistantConnectionError,
+)
 from ml_analyzer.loop import AnalyzerService
 from ml_analyzer.readers import EntityRef, SourceAnswerError
 from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader
 
 from tests.analyzer.test_loop import Clock, FakeAnalyzer, FakeHA, FakeReader, History
 
+HA_TOKEN = "ha-token-SECRET-7c1f"
+INFLUX_PASSWORD = "influx-pw-SECRET-93"
+INFLUX_TOKEN = "influx2-token-SECRET-55"
+URL_USER = "farmer-SECRET-u"
+URL_PASSWORD = "url-pw-SECRET-p"
+SECRETS = (HA_TOKEN, INFLUX_PASSWORD, INFLUX_TOKEN, URL_USER, URL_PASSWORD)
 START = datetime(2026, 11, 20, tzinfo=UTC)
 END = START + timedelta(hours=1)
 START_MS = int(START.timestamp() * 1000)
 TEMPERATURE = EntityRef("sensor.house_1_temperature", "°C", "temperature")
 
 ServerFactory = Callable[[web.Application], Awaitable[Any]]
+
+
+def _with_userinfo(url: str) -> str:
+    return url.replace("://", f"://{URL_USER}:{URL_PASSWORD}@", 1)
+
+
+def _assert_clean(text_or_error: str | BaseException) -> None:
+    """No secret in a text, or in an exception's rendering with its whole chain."""
+    if isinstance(text_or_error, BaseException):
+        text = "".join(traceback.format_exception(text_or_error)) + repr(text_or_error)
+    else:
+        text = text_or_error
+    for secret in SECRETS:
+        assert secret not in text, f"secret {secret!r} in: {text}"
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_any_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every log record of every test here, message and traceback, is free of secrets."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    for record in caplog.records:
+        _assert_clean(record.getMessage())
+        if record.exc_info and record.exc_info[1] is not None:
+            _assert_clean(record.exc_info[1])
 
 
 def _series(values: Any, tags: Any = None) -> dict[str, Any]:
@@ -79,9 +119,11 @@ async def test_influxdb_v1_malformed_answers_are_typed(
 ) -> None:
     host, port = await _influx_answering(aiohttp_client, body, content_type)
     async with aiohttp.ClientSession() as session:
-        reader = InfluxV1Reader(session, InfluxV1Config(host=host, port=port))
-        with pytest.raises(SourceAnswerError, match=problem):
+        config = InfluxV1Config(host=host, port=port, username="ha", password=INFLUX_PASSWORD)
+        reader = InfluxV1Reader(session, config)
+        with pytest.raises(SourceAnswerError, match=problem) as caught:
             await reader.read_points([TEMPERATURE], START, END)
+    _assert_clean(caught.value)
 
 
 async def test_influxdb_v1_string_and_impossible_values_are_gaps(
@@ -123,9 +165,10 @@ async def test_report_answered_200_with_html_is_typed(aiohttp_client: ServerFact
     app.router.add_post("/api/services/rotem_farm/report_analysis", service)
     url = await _ha_server(aiohttp_client, app)
     async with aiohttp.ClientSession() as session:
-        client = HomeAssistantClient(session, url, "token")
-        with pytest.raises(HomeAssistantAnswerError, match="not with JSON"):
+        client = HomeAssistantClient(session, _with_userinfo(url), HA_TOKEN)
+        with pytest.raises(HomeAssistantAnswerError, match="not with JSON") as caught:
             await client.call_service("rotem_farm", "report_analysis", {"reports": []})
+    _assert_clean(caught.value)
 
 
 def _websocket_app(answers: dict[str, Any], hello: Any = None) -> web.Application:
@@ -168,7 +211,7 @@ async def test_registry_items_that_are_not_objects_are_typed(
     )
     url = await _ha_server(aiohttp_client, app)
     async with aiohttp.ClientSession() as session:
-        client = HomeAssistantClient(session, url, "token")
+        client = HomeAssistantClient(session, _with_userinfo(url), HA_TOKEN)
         try:
             with pytest.raises(HomeAssistantAnswerError, match="device registry"):
                 await discover(client)
@@ -190,7 +233,7 @@ async def test_websocket_answers_not_shaped_as_ha_are_typed(
 
     url = await _ha_server(aiohttp_client, _websocket_app({"get_states": answer}))
     async with aiohttp.ClientSession() as session:
-        client = HomeAssistantClient(session, url, "token")
+        client = HomeAssistantClient(session, _with_userinfo(url), HA_TOKEN)
         try:
             with pytest.raises(HomeAssistantError):
                 await client.command("get_states")
@@ -201,7 +244,7 @@ async def test_websocket_answers_not_shaped_as_ha_are_typed(
 async def test_websocket_hello_that_is_not_ha_is_typed(aiohttp_client: ServerFactory) -> None:
     url = await _ha_server(aiohttp_client, _websocket_app({}, hello=["not", "ha"]))
     async with aiohttp.ClientSession() as session:
-        client = HomeAssistantClient(session, url, "token")
+        client = HomeAssistantClient(session, _with_userinfo(url), HA_TOKEN)
         with pytest.raises(HomeAssistantAnswerError, match="did not answer as HA does"):
             await client.command("get_states")
 
@@ -395,7 +438,7 @@ async def test_once_exits_1_when_no_house_is_found(
     env = {
         **os.environ,
         "PYTHONPATH": str(ADDON),
-        "ML_ANALYZER_HOME_ASSISTANT_URL": real_ha.rest_url.removesuffix("/api"),
+        "ML_ANALYZER_HOME_ASSISTANT_URL": _with_userinfo(real_ha.rest_url.removesuffix("/api")),
         "ML_ANALYZER_HOME_ASSISTANT_TOKEN": hass_access_token,
     }
     process = await asyncio.create_subprocess_exec(
@@ -413,7 +456,9 @@ async def test_once_exits_1_when_no_house_is_found(
     log = stderr.decode()
     assert process.returncode == 1, log
     assert "No Rotem Farm house found" in log
+    assert "Home Assistant at http://***@127.0.0.1:" in log
     assert hass_access_token not in log
+    _assert_clean(log)
 
 
 async def test_waiting_for_history_says_when_the_first_verdict_comes(
@@ -447,3 +492,67 @@ async def test_waiting_for_history_says_when_the_first_verdict_comes(
 
 def pd_timedelta(value: Any) -> timedelta:
     return timedelta(seconds=float(value.total_seconds()))
+
+
+async def test_unreachable_urls_are_masked_in_errors_and_logs() -> None:
+    """Credentials in `home_assistant.url` and the InfluxDB URLs never reach a message."""
+    from ml_analyzer.config import InfluxV2Config
+    from ml_analyzer.readers import SourceUnavailableError
+    from ml_analyzer.readers.influxdb_v2 import InfluxV2Reader
+
+    from tests.support.influxdb import _free_port
+
+    url = _with_userinfo(f"http://127.0.0.1:{_free_port()}")
+    async with aiohttp.ClientSession() as session:
+        ha = HomeAssistantClient(session, url, HA_TOKEN)
+        service = AnalyzerService(AnalyzerConfig(), ha, FakeReader(), FakeAnalyzer, History)
+        result = await service.tick()  # the outage's log line is scanned by the fixture
+        assert not result.ok
+        assert "127.0.0.1:" in result.errors[0]
+        with pytest.raises(HomeAssistantConnectionError) as caught:
+            await ha.call_service("rotem_farm", "report_analysis", {})
+        _assert_clean(caught.value)
+        host = f"{URL_USER}:{URL_PASSWORD}@127.0.0.1"
+        v1 = InfluxV1Reader(session, InfluxV1Config(host=host, port=_free_port()))
+        with pytest.raises(SourceUnavailableError, match=r"\*\*\*@127\.0\.0\.1") as caught_v1:
+            await v1.read_points([TEMPERATURE], START, END)
+        _assert_clean(caught_v1.value)
+    v2 = InfluxV2Reader(InfluxV2Config(url=url, token=INFLUX_TOKEN, org="farm"))
+    try:
+        with pytest.raises(SourceUnavailableError) as caught_v2:
+            await v2.read([TEMPERATURE], START, END)
+        _assert_clean(caught_v2.value)
+    finally:
+        await v2.close()
+
+
+def test_yaml_error_reports_the_line_never_its_text(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PyYAML quotes the offending line; a token or password there was printed."""
+    from ml_analyzer.cli import main
+
+    for text, line in (
+        # PyYAML marks where it noticed the problem: the end of input for an unclosed flow
+        # sequence or quote, the alias itself for an undefined alias (the password here).
+        (f"home_assistant:\n  token: {HA_TOKEN}\n  url: [http://x\n", 4),
+        (f"sensitivity: medium\ninfluxdb:\n  password: *{INFLUX_PASSWORD}\n", 3),
+        (f"influxdb:\n  password: '{INFLUX_PASSWORD}\n", 3),
+    ):
+        options = tmp_path / "options.yaml"
+        options.write_text(text)
+        assert main(["run", "--config", str(options)]) == 2
+        captured = capsys.readouterr()
+        _assert_clean(captured.err + captured.out)
+        assert f"option '--config' is not valid YAML (line {line})" in captured.err
+
+
+def test_mask_url_keeps_everything_but_the_userinfo() -> None:
+    from ml_analyzer.config import mask_url
+
+    assert mask_url(f"https://{URL_USER}:{URL_PASSWORD}@ha.farm:8123/api?x=@") == (
+        "https://***@ha.farm:8123/api?x=@"
+    )
+    assert mask_url("http://supervisor/core") == "http://supervisor/core"
+    assert mask_url("http://db:8086/a@b") == "http://db:8086/a@b"
+    assert mask_url("not a url") == "not a url"

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ml_analyzer.config import InfluxV1Config, mask_url
+from ml_analyzer.config import InfluxV1Config, mask_url, without_userinfo
 from ml_analyzer.readers import (
     CONNECT_ERRORS,
     EntityRef,
@@ -188,6 +188,9 @@ class InfluxV1Reader:
         self._auth = (
             aiohttp.BasicAuth(config.username, config.password) if config.username else None
         )
+        # Credentials in the URL serve when no username is set; with one, aiohttp would refuse
+        # both at once (a ValueError), so the explicit username wins.
+        self._url = without_userinfo(config.url) if config.username else config.url
         self.queries = 0
 
     async def read(
@@ -268,7 +271,7 @@ class InfluxV1Reader:
         where = mask_url(self._config.url)
         try:
             response = await self._session.post(
-                f"{self._config.url}/query",
+                f"{self._url}/query",
                 params=params,
                 data={"q": query},
                 auth=self._auth,

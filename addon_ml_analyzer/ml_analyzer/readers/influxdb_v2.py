@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from ml_analyzer.config import InfluxV2Config, mask_url
+from ml_analyzer.config import InfluxV2Config, mask_url, without_userinfo
 from ml_analyzer.readers import (
     CONNECT_ERRORS,
     EntityRef,
@@ -133,8 +133,10 @@ class InfluxV2Reader:
         from influxdb_client.rest import ApiException
 
         if self._client is None:
+            # The token authenticates; `user:password@` in the URL would make aiohttp refuse
+            # the request (two kinds of credentials), so it is dropped.
             self._client = InfluxDBClientAsync(
-                url=self._config.url,
+                url=without_userinfo(self._config.url),
                 token=self._config.token,
                 org=self._config.org,
                 verify_ssl=self._config.verify_ssl,
