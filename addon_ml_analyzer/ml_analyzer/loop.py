@@ -438,7 +438,14 @@ class AnalyzerService:
         self, farms: dict[str, list[House]], end: datetime, result: TickResult
     ) -> dict[str, dict[str, Any]] | None:
         """Score the points since each farm's cursor; reports by device id."""
-        fitted = [farm_id for farm_id in farms if farm_id in self.farms]
+        # A farm whose cursor is at or past `end` waits: the host clock stepped back (NTP, a
+        # restored VM). Its cursor never moves back, so no scored point is fed again; a step
+        # forward needs nothing special: the read spans cursor..end, however long.
+        fitted = [
+            farm_id
+            for farm_id in farms
+            if farm_id in self.farms and self.farms[farm_id].cursor < end
+        ]
         if not fitted:
             return {}
         start = min(self.farms[farm_id].cursor for farm_id in fitted)

@@ -556,3 +556,58 @@ def test_mask_url_keeps_everything_but_the_userinfo() -> None:
     assert mask_url("http://supervisor/core") == "http://supervisor/core"
     assert mask_url("http://db:8086/a@b") == "http://db:8086/a@b"
     assert mask_url("not a url") == "not a url"
+
+
+def test_every_input_role_has_a_plausible_range() -> None:
+    from ml_analyzer.discovery import INPUT_ROLES
+    from ml_analyzer.readers import PLAUSIBLE_RANGES, plausible_range
+
+    assert set(PLAUSIBLE_RANGES) == {*INPUT_ROLES, "probe_temperature"}
+    assert plausible_range("probe_temperature_12") == PLAUSIBLE_RANGES["temperature"]
+    for low, high in PLAUSIBLE_RANGES.values():
+        assert low < high
+
+
+async def test_influxdb_v2_non_finite_and_impossible_values_never_reach_the_loop() -> None:
+    """The 2.x reader turned `NaN`, `+Inf` and 1e308 into verdicts before (issue 15 §4)."""
+    from ml_analyzer.config import InfluxV2Config
+    from ml_analyzer.readers.influxdb_v2 import InfluxV2Reader
+
+    header = (
+        "#datatype,string,long,dateTime:RFC3339,double,string,string\r\n"
+        ",result,table,_time,_value,entity_id,domain\r\n"
+    )
+    values = ["21.5", "NaN", "+Inf", "-Inf", "1e308", "-1e308", "22.0"]
+    rows = "".join(
+        f",_result,0,2026-11-20T00:0{minute}:00Z,{value},house_1_temperature,sensor\r\n"
+        for minute, value in enumerate(values)
+    )
+
+    async def query(_flux: str) -> str:
+        return header + rows
+
+    reader = InfluxV2Reader(InfluxV2Config(url="http://x", token=INFLUX_TOKEN), query=query)
+    series = await reader.read([TEMPERATURE], START, END)
+    assert list(series[TEMPERATURE.entity_id]) == [21.5, 22.0]
+    assert [t.minute for t in series[TEMPERATURE.entity_id].index] == [0, 6]
+
+
+async def test_recorder_impossible_values_are_gaps() -> None:
+    from ml_analyzer.readers.ha_history import HomeAssistantHistoryReader
+
+    start_s = START.timestamp()
+
+    class Recorder:
+        async def command(self, command_type: str, **payload: Any) -> Any:
+            if command_type == "recorder/statistics_during_period":
+                return {
+                    "sensor.house_1_humidity": [
+                        {"end": (start_s + 300 * n) * 1000, "mean": mean}
+                        for n, mean in enumerate([55.0, -5.0, 140.0, 1e308, 60.0], start=1)
+                    ]
+                }
+            return {}
+
+    humidity = EntityRef("sensor.house_1_humidity", "%", "humidity")
+    series = await HomeAssistantHistoryReader(Recorder()).read([humidity], START, END)
+    assert list(series[humidity.entity_id]) == [55.0, 60.0]
