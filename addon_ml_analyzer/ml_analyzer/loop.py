@@ -255,6 +255,8 @@ class AnalyzerService:
         # Publishing has its own outage: HA's REST side may fail (or the integration may not be
         # loaded) while its websocket answers, and that must be one line, not one per tick.
         self.publish_outage = Outage("Home Assistant's rotem_farm.report_analysis")
+        # Houses whose farm the integration has not loaded (yet): one line, and one when done.
+        self.unloaded = Outage("Reporting to Home Assistant")
         self.source_outage = Outage(reader.name)
         self.no_houses_told = False
         self.waiting_told: set[str] = set()
@@ -517,13 +519,14 @@ class AnalyzerService:
         pending = {d: r for d, r in self.unpublished.items() if d in known} | reports
         ready = {d: r for d, r in pending.items() if d in loaded}
         self.unpublished = {d: r for d, r in pending.items() if d not in loaded}
-        if self.unpublished and not ready:
-            self.publish_outage.failed(
+        if self.unpublished:
+            self.unloaded.failed(
                 f"the Rotem Farm integration has not loaded the farm of {len(self.unpublished)} "
                 "analyzed houses (Home Assistant starting, or the farm failed to set up); their "
                 "results are kept and sent once it is loaded"
             )
-            return
+        else:
+            self.unloaded.recovered()
         if not ready:
             return
         try:
@@ -540,8 +543,7 @@ class AnalyzerService:
             )
             self.publish_outage.failed(f"{err}{hint}; results are kept and sent with the next call")
         else:
-            if not self.unpublished:
-                self.publish_outage.recovered()
+            self.publish_outage.recovered()
             return
         self.unpublished = pending
         result.ok = False

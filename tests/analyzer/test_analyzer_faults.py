@@ -407,6 +407,12 @@ async def test_farm_not_loaded_keeps_results_without_calls(
     ha.loaded = True
     await service.tick()
     assert len(ha.calls) == 1
+    assert {r["device_id"] for r in ha.calls[0]["reports"]} == {"dev1", "dev2"}
+    assert service.unpublished == {}
+    assert (
+        sum("Reporting to Home Assistant available again" in r.getMessage() for r in caplog.records)
+        == 1
+    )
 
 
 async def test_no_house_found_says_what_to_do_and_once_fails(
