@@ -47,6 +47,10 @@ def addon_command(options_path: Path) -> list[str]:
     assert words[0] == "exec"
     words = [sys.executable if w == "python3" else w for w in words[1:]]
     words = [str(options_path) if w == "/data/options.json" else w for w in words]
+    # The add-on's health port, moved to a free one: tests run side by side on one machine.
+    from tests.support.influxdb import _free_port
+
+    words = [str(_free_port()) if w == "8099" else w for w in words]
     return [*words, "--once"]
 
 

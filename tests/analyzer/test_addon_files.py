@@ -105,7 +105,24 @@ def test_run_script_starts_the_package_with_the_supervisor_options() -> None:
         "run",
         "--config",
         "/data/options.json",
+        "--health-port",
+        "8099",
     ]
+
+
+def test_watchdog_checks_the_health_port_run_sh_serves(addon: dict[str, Any]) -> None:
+    # The Supervisor's own patterns (supervisor/addons/validate.py and addon.py, RE_WATCHDOG).
+    schema = r"^(?:https?|\[PROTO:\w+\]|tcp):\/\/\[HOST\]:(\[PORT:\d+\]|\d+).*$"
+    runtime = (
+        r"^(?:(?P<s_prefix>https?|tcp)|\[PROTO:(?P<t_proto>\w+)\])"
+        r":\/\/\[HOST\]:(?:\[PORT:)?(?P<t_port>\d+)\]?(?P<s_suffix>.*)$"
+    )
+    assert re.match(schema, addon["watchdog"])
+    match = re.match(runtime, addon["watchdog"])
+    assert match is not None
+    assert match["s_suffix"] == "/health"
+    script = (ADDON / "run.sh").read_text(encoding="utf-8").strip().splitlines()
+    assert shlex.split(script[-1])[-2:] == ["--health-port", match["t_port"]]
 
 
 def test_dockerfile_builds_from_the_ha_base_image(addon: dict[str, Any]) -> None:
