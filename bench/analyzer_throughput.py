@@ -50,9 +50,9 @@ from ml_analyzer.loop import AnalyzerService  # noqa: E402
 from ml_analyzer.readers import EntityRef, Points  # noqa: E402
 from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader  # noqa: E402
 
+from devtools.influxdb import InfluxServer, running_influxdb  # noqa: E402
 from simulator.scenario import Scenario  # noqa: E402
 from simulator.series import iter_house_frames  # noqa: E402
-from tests.support.influxdb import InfluxServer, running_influxdb  # noqa: E402
 
 DATABASE = "home_assistant"
 # The eight signals and the units HA shows for them (None: a count without a unit).

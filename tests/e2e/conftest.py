@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_socket  # type: ignore[import-untyped]
 
-from scripts.demo_runner import DemoStack, StackSettings
+from devtools.stack import DemoStack, StackSettings
 
 
 @pytest.fixture(autouse=True)

@@ -71,6 +71,7 @@ _GUARDED = (
     "tests/",
     "scripts/",
     "bench/",
+    "devtools/",
     "custom_components/",
     "addon_ml_analyzer/",
     "simulator/",

@@ -308,7 +308,7 @@ async def test_control_endpoints(sim_server: SimulatorServer, http: aiohttp.Clie
 
 
 def test_a_scenario_pinned_in_the_past_runs_on_the_wall_clock() -> None:
-    """demo_runner writes ``start: <stack start>``: a restart must carry on, not replay."""
+    """The demo stack writes ``start: <stack start>``: a restart must carry on, not replay."""
     origin = datetime.now(UTC) - timedelta(hours=5)
     scenario = Scenario(farms=1, houses=1, start=origin)
     simulation = Simulation(scenario)
