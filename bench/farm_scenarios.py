@@ -1,7 +1,7 @@
 """Farm-scenario benchmark of the analyzer's failure detectors.
 
 Generates 44 simulated runs (every fault type in different houses, seasons and flock ages, plus
-fault-free runs), scores the detectors with `ml_analyzer.backtest` at a sensitivity level and
+fault-free runs), scores the detectors with `bench/backtest.py` at a sensitivity level and
 prints one figure per line (`name: value unit`): per fault type the detection rate, the delay
 after the true onset, the lead over the controller's fixed alarm (|T - set| > 3 °C for 15 min)
 and for slow faults the share warned at least 24 h before it; false alarms per house-week on the
@@ -10,7 +10,7 @@ fault-free runs.
     .venv/bin/python bench/farm_scenarios.py [--sensitivity medium] [--write bench/scenarios]
         [--seed-offset N]
 
-`--write` stores the scenario files (for `python -m ml_analyzer backtest --scenario FILE`).
+`--write` stores the scenario files (for `bench/backtest.py --scenario FILE`).
 `--seed-offset N` adds N to every scenario's seed: the same faults in other flocks, weather and
 houses, a hold-out check that the figures are not a property of the 44 stored runs.
 """
@@ -30,8 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "addon_ml_analyzer")]
 
-from ml_analyzer.backtest import RunOutcome, run_scenario, summarise  # noqa: E402
-
+from bench.backtest import RunOutcome, run_scenario, summarise  # noqa: E402
 from simulator.scenario import Scenario  # noqa: E402
 
 DAYS = 12

@@ -81,3 +81,28 @@ def shifted(values: FloatArray) -> FloatArray:
     before[:1] = np.nan
     before[1:] = values[:-1]
     return before
+
+
+def pack_medians(values: FloatArray) -> FloatArray:
+    """Per house (column), the median of the other houses at each row (NaN where none reports).
+
+    One sort of each row serves every house: leaving one value out of a sorted row moves the
+    middle positions by at most one, which its rank tells (a NaN sorts last and moves nothing).
+    The values are np.nanmedian's over the other columns.
+    """
+    houses = values.shape[1]
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(houses)[None, :], axis=1)
+    present = ~np.isnan(values)
+    others = present.sum(axis=1, keepdims=True) - present
+    low = np.maximum((others - 1) // 2, 0)
+    high = others // 2
+    low += low >= rank
+    high += high >= rank
+    low_value = np.take_along_axis(ordered, np.minimum(low, houses - 1), axis=1)
+    high_value = np.take_along_axis(ordered, np.minimum(high, houses - 1), axis=1)
+    median: FloatArray = np.where(others % 2 == 1, low_value, (low_value + high_value) / 2.0)
+    median[others == 0] = np.nan
+    return median

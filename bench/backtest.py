@@ -1,6 +1,6 @@
-"""Backtest the farm detectors on simulated scenarios with known faults.
+"""Backtest the farm detectors on simulated scenarios with known faults (dev tooling).
 
-`python -m ml_analyzer backtest --scenario FILE [--sensitivity S] [--days N]` generates the
+`.venv/bin/python bench/backtest.py --scenario FILE [--sensitivity S] [--days N]` generates the
 scenario's signals with the simulator's benchmark API (`simulator.series.generate`), runs the very
 functions `FarmAnalyzer` uses over the whole run (causal, so this is what the live analyzer would
 have said at each 5-minute tick), and prints per fault: detected or not, the delay after the true
@@ -11,6 +11,8 @@ The lead is measured against the fixed alarm *the fault caused*: the first alarm
 that the same house without that fault (the simulator's counterfactual: same seed, weather and
 flock) would not have had at all. A fixed alarm that a hot afternoon sets off anyway is
 no deadline for a warning about a drifting probe; such alarms are still counted as "fired".
+
+It lives beside the benchmarks, not in the add-on, because it needs the simulator.
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ml_analyzer.detectors.farm import (
-    MIN_ROWS,
-    SENSITIVITY,
-    FloatArray,
-    alarm_state,
-    farm_evidence,
-)
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (str(ROOT / "addon_ml_analyzer"), str(ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from ml_analyzer.detectors.alarms import SENSITIVITY, alarm_state  # noqa: E402
+from ml_analyzer.detectors.arrays import FloatArray  # noqa: E402
+from ml_analyzer.detectors.engine import farm_evidence  # noqa: E402
+from ml_analyzer.detectors.grid import MIN_ROWS  # noqa: E402
 
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
@@ -346,9 +350,9 @@ def _base(kind: str) -> str:
     return {"heater_wear": "heater_failure", "fan_wear": "fan_failure"}.get(kind, kind)
 
 
-def main(argv: list[str]) -> int:
-    """CLI entry: `backtest --scenario FILE [--sensitivity S] [--days N] [--start ISO]`."""
-    parser = argparse.ArgumentParser(prog="ml_analyzer backtest", description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry: `bench/backtest.py --scenario FILE [--sensitivity S] [--days N] [--start ISO]`."""
+    parser = argparse.ArgumentParser(prog="bench/backtest.py", description=__doc__)
     parser.add_argument("--scenario", required=True, type=Path, help="scenario file (YAML/JSON)")
     parser.add_argument("--sensitivity", default="medium", choices=sorted(SENSITIVITY))
     parser.add_argument("--days", type=float, default=DEFAULT_DAYS, help="length of the run")
@@ -399,3 +403,7 @@ def main(argv: list[str]) -> int:
     for line in summarise([outcome]):
         print(line)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
