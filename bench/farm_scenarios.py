@@ -8,11 +8,14 @@ and for slow faults the share warned at least 24 h before it; false alarms per h
 fault-free runs.
 
     .venv/bin/python bench/farm_scenarios.py [--sensitivity medium] [--write bench/scenarios]
-        [--seed-offset N]
+        [--seed-offset N] [--bird-count reported|unreported]
 
 `--write` stores the scenario files (for `bench/backtest.py --scenario FILE`).
 `--seed-offset N` adds N to every scenario's seed: the same faults in other flocks, weather and
 houses, a hold-out check that the figures are not a property of the 44 stored runs.
+`--bird-count unreported` runs every scenario with controllers that report 0 birds (the count
+never entered, as on the real captured farm): occupancy and intake must then come from growth
+day and water alone.
 """
 
 from __future__ import annotations
@@ -66,9 +69,10 @@ FAULTS: list[tuple[str, dict[str, Any], str | None, tuple[str, ...]]] = [
 FAULT_FREE = ("winter", "spring", "summer", "autumn", "winter", "spring", "summer", "autumn")
 
 
-def scenario_documents(seed_offset: int = 0) -> list[dict[str, Any]]:
+def scenario_documents(seed_offset: int = 0, bird_count: str = "reported") -> list[dict[str, Any]]:
     """The benchmark's scenarios as scenario-file documents (simulator schema)."""
     documents: list[dict[str, Any]] = []
+    options = [{"farm": 1, "bird_count": bird_count}] if bird_count != "reported" else []
     number = 0
     for kind, params, duration, seasons in FAULTS:
         for season in seasons:
@@ -93,6 +97,7 @@ def scenario_documents(seed_offset: int = 0) -> list[dict[str, Any]]:
                     "seed": 100 + number + seed_offset,
                     "start": SEASONS[season],
                     "events": [event],
+                    **({"farm_options": options} if options else {}),
                 }
             )
     for season in FAULT_FREE:
@@ -106,6 +111,7 @@ def scenario_documents(seed_offset: int = 0) -> list[dict[str, Any]]:
                 "seed": 100 + number + seed_offset,
                 "start": SEASONS[season],
                 "events": [],
+                **({"farm_options": options} if options else {}),
             }
         )
     return documents
@@ -124,8 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="write the scenario files to this folder")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed-offset", type=int, default=0, help="added to every seed")
+    parser.add_argument(
+        "--bird-count",
+        default="reported",
+        choices=("reported", "unreported"),
+        help="unreported: every controller reports 0 birds (as on the real captured farm)",
+    )
     args = parser.parse_args(argv)
-    documents = scenario_documents(args.seed_offset)
+    documents = scenario_documents(args.seed_offset, args.bird_count)
     if args.write:
         args.write.mkdir(parents=True, exist_ok=True)
         for document in documents:
@@ -137,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sensitivity: {args.sensitivity}")
     print(f"scenario_runs: {len(documents)} runs")
     print(f"seed_offset: {args.seed_offset}")
+    print(f"bird_count: {args.bird_count}")
     for line in summarise(outcomes):
         print(line)
     print(f"elapsed: {time.perf_counter() - began:.0f} s")

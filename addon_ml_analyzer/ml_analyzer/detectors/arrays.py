@@ -106,3 +106,29 @@ def pack_medians(values: FloatArray) -> FloatArray:
     median: FloatArray = np.where(others % 2 == 1, low_value, (low_value + high_value) / 2.0)
     median[others == 0] = np.nan
     return median
+
+
+def rate_values(total: FloatArray) -> FloatArray:
+    """Increment per row of a running daily total that resets at local midnight.
+
+    A drop means the counter was reset: the new value itself is that row's increment. Gaps give
+    NaN rather than a made-up increment.
+    """
+    before = shifted(total)
+    step = total - before
+    reset = step < -0.05 * np.abs(before)
+    rate: FloatArray = np.maximum(np.where(reset, total, step), 0.0)
+    return rate
+
+
+def ffill(values: FloatArray, limit: int | None = None) -> FloatArray:
+    """Forward fill down the rows of a 2-D array (pandas' ffill, on plain arrays): a NaN takes
+    the last value above it, at most `limit` rows down when a limit is given."""
+    rows = np.arange(values.shape[0])[:, None]
+    last = np.maximum.accumulate(np.where(np.isnan(values), -1, rows), axis=0)
+    filled = np.take_along_axis(values, np.maximum(last, 0), axis=0)
+    missing = last < 0
+    if limit is not None:
+        missing |= rows - last > limit
+    filled[missing] = np.nan
+    return filled

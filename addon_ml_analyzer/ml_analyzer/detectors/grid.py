@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ml_analyzer.detectors.arrays import FloatArray
+from ml_analyzer.detectors.arrays import FloatArray, ffill
 
 GRID = pd.Timedelta(minutes=5)
 ROWS_PER_HOUR = 12
@@ -93,19 +93,6 @@ def prepare_rows(
     end = min(int(-(-times[-1] // GRID_NS)) - first + 1, rows)
     out[:end] = ffill(out[:end], MAX_FILL_ROWS)
     return out
-
-
-def ffill(values: FloatArray, limit: int | None = None) -> FloatArray:
-    """Forward fill down the rows of a 2-D array (pandas' ffill, on plain arrays): a NaN takes
-    the last value above it, at most `limit` rows down when a limit is given."""
-    rows = np.arange(values.shape[0])[:, None]
-    last = np.maximum.accumulate(np.where(np.isnan(values), -1, rows), axis=0)
-    filled = np.take_along_axis(values, np.maximum(last, 0), axis=0)
-    missing = last < 0
-    if limit is not None:
-        missing |= rows - last > limit
-    filled[missing] = np.nan
-    return filled
 
 
 @dataclass

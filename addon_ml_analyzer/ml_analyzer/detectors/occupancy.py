@@ -1,7 +1,16 @@
 """Which rows of each house hold a settled flock: the pack comparisons judge only those.
 
-An empty house, and the first days of a new flock (growth day reset, birds placed), behave
-unlike the pack for good reasons; the pack evidence stays silent there instead of alarming.
+Occupancy comes from what a controller really reports (docs/detectors.md, "Occupancy"): a
+house holds birds when its growth day is 0 or more, or when water flows. Never from the bird
+count: controllers often report 0 birds for a full house because the count was never entered
+(the real capture: every house 0 birds at growth day 21 with ~950 L of water a day). The house
+mode (full / empty) would settle the remaining case of a controller that keeps counting growth
+days in an empty house, but the integration does not publish it yet.
+
+An empty house, and the first days of a new flock (growth day reset, or the house becoming
+occupied), behave unlike the pack for good reasons; the pack evidence stays silent there
+instead of alarming. Where nothing tells, the house counts as occupied (as before this module
+knew about occupancy: no evidence is hidden on a guess).
 """
 
 from __future__ import annotations
@@ -9,37 +18,66 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ml_analyzer.detectors.grid import ROWS_PER_DAY, FarmGrid, ffill
+from ml_analyzer.detectors.arrays import FloatArray, ffill, rate_values, rolling_sum
+from ml_analyzer.detectors.grid import ROWS_PER_DAY, ROWS_PER_HOUR, FarmGrid
 
 SETTLE_ROWS = 2 * ROWS_PER_DAY
-"""Rows after a new flock (growth day reset, birds placed) that are not yet settled."""
+"""Rows after a new flock (growth day reset, house newly occupied) that are not yet settled."""
+GROWTH_DAY_FRESH_ROWS = 26 * ROWS_PER_HOUR
+"""A growth day is current this long after its last point. It changes daily, so even a recorder
+that stores only changes has a point a day; an empty house that stopped reporting it is not
+held at its last flock's day."""
+WATER_ROWS = ROWS_PER_DAY
+"""Water flows: some intake in the last 24 hours (birds drink less at night, never nothing)."""
+
+
+def occupancy(grid: FarmGrid) -> FloatArray | None:
+    """Per row and house (rows x grid.houses): 1 occupied, 0 empty, NaN unknown; None when the
+    farm reports neither growth day nor water."""
+    day = grid.data.get("growth_day")
+    water = grid.data.get("water_daily")
+    if day is None and water is None:
+        return None
+    shape = (len(grid.index), len(grid.houses))
+    state = np.full(shape, np.nan)
+    column = {house: position for position, house in enumerate(grid.houses)}
+    if day is not None:
+        where = [column[house] for house in day.columns]
+        days = ffill(day.to_numpy(dtype=float), GROWTH_DAY_FRESH_ROWS)
+        with np.errstate(invalid="ignore"):
+            state[:, where] = np.where(np.isnan(days), np.nan, (days >= 0).astype(float))
+    if water is not None:
+        where = [column[house] for house in water.columns]
+        drunk = rolling_sum(rate_values(water.to_numpy(dtype=float)), WATER_ROWS)
+        with np.errstate(invalid="ignore"):
+            flows = np.where(np.isnan(drunk), np.nan, (drunk > 0).astype(float))
+        known = state[:, where]
+        state[:, where] = np.where(np.isnan(known), flows, np.fmax(known, flows))
+    return state
 
 
 def settled(grid: FarmGrid) -> npt.NDArray[np.bool_] | None:
     """True where the house holds a flock placed at least two days ago (rows x grid.houses);
-    None when the farm reports neither bird count nor growth day (settled everywhere).
+    None when the farm reports neither growth day nor water (settled everywhere).
 
-    Computed over the whole kept grid: the last count or day is carried forward without limit.
+    A new flock starts where the growth day drops or where a house known to be empty becomes
+    occupied. Computed over the whole kept grid.
     """
-    birds = grid.data.get("bird_count")
-    day = grid.data.get("growth_day")
-    if birds is None and day is None:
+    state = occupancy(grid)
+    if state is None:
         return None
-    shape = (len(grid.index), len(grid.houses))
-    result = np.ones(shape, dtype=bool)
+    shape = state.shape
     change = np.zeros(shape, dtype=bool)
-    column = {house: position for position, house in enumerate(grid.houses)}
-    if birds is not None:
-        where = [column[house] for house in birds.columns]
-        count = ffill(birds.to_numpy(dtype=float))
-        before = np.vstack([np.full((1, count.shape[1]), np.nan), count[:-1]])
-        result[:, where] &= ~(count <= 0)
-        change[:, where] |= ~np.isnan(before) & (count > 1.2 * np.maximum(before, 1.0))
+    before = np.vstack([np.full((1, shape[1]), np.nan), state[:-1]])
+    change |= (before == 0.0) & (state == 1.0)
+    day = grid.data.get("growth_day")
     if day is not None:
+        column = {house: position for position, house in enumerate(grid.houses)}
         where = [column[house] for house in day.columns]
         days = ffill(day.to_numpy(dtype=float))
-        before = np.vstack([np.full((1, days.shape[1]), np.nan), days[:-1]])
-        change[:, where] |= days < before - 0.5
+        previous = np.vstack([np.full((1, days.shape[1]), np.nan), days[:-1]])
+        change[:, where] |= days < previous - 0.5
+    result: npt.NDArray[np.bool_] = state != 0.0
     if not change.any():
         return result
     position = np.arange(shape[0])[:, None]
