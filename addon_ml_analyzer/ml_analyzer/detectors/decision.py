@@ -8,13 +8,15 @@ and the incremental one (FarmAnalyzer.update) differ only in how they know the a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from ml_analyzer.detectors.alarms import SENSITIVITY, AlarmCarry, SensitivityLevel
+from ml_analyzer.detectors.coverage import coverage_at, describe
 from ml_analyzer.detectors.evidence import Evidence, HouseEvidence
 from ml_analyzer.detectors.grid import ROWS_PER_HOUR
 
@@ -33,6 +35,10 @@ class HouseResult:
     actual: float | None
     since: datetime | None
     time_to_failure_hours: float | None
+    watched: tuple[str, ...] = ()
+    """The subsystems the house's evidence sees now (coverage.SUBSYSTEMS order)."""
+    not_watched: Mapping[str, str] = field(default_factory=dict)
+    """Every other subsystem with the reason it is not watched ("no water meter")."""
 
 
 def decide(
@@ -41,8 +47,14 @@ def decide(
     """The house's result at row `at`, given each stream's alarm state at that row.
 
     The batch path (`judge`) and the incremental one (`FarmAnalyzer.update`) differ only in how
-    they know the alarm states; everything a farmer sees is decided here.
+    they know the alarm states; everything a farmer sees is decided here. None (the entities
+    stay unknown) while nothing is watched and no alarm is on: "normal" is only said about
+    what is watched (coverage.py).
     """
+    watched, not_watched = coverage_at(evidence, at)
+    alarming = any(states.get(stream.name, AlarmCarry()).on for stream in evidence.streams)
+    if not watched and not alarming:
+        return None
     level = SENSITIVITY[sensitivity]
     best: tuple[float, Evidence, AlarmCarry] | None = None
     alarmed: tuple[float, Evidence, AlarmCarry] | None = None
@@ -84,12 +96,16 @@ def decide(
             since=since,
             anomaly=anomaly,
             subsystem=subsystem,
+            watched=watched,
+            not_watched=not_watched,
         ),
         signal=stream.signal if anomaly or subsystem != "none" else None,
         expected=expected,
         actual=actual,
         since=since,
         time_to_failure_hours=None if ttf is None else round(ttf, 1),
+        watched=watched,
+        not_watched=dict(not_watched),
     )
 
 
@@ -111,12 +127,21 @@ def explain(
     since: datetime | None,
     anomaly: bool,
     subsystem: str,
+    watched: tuple[str, ...] = (),
+    not_watched: Mapping[str, str] | None = None,
 ) -> str:
-    """One sentence a farmer can act on: which signal, how far from normal, since when."""
+    """One sentence a farmer can act on: which signal, how far from normal, since when; then
+    what is not watched and why (nothing is called normal that is not watched)."""
+    coverage = describe(watched, not_watched or {})
+    suffix = f". {coverage}" if coverage else ""
     if not anomaly and subsystem == "none":
-        return "All signals within their normal range"
+        if not coverage:
+            return "All signals within their normal range"
+        seen = ", ".join(name.replace("_", " ") for name in watched)
+        return f"Within normal range: {seen}{suffix}"
     if stream.name == "link_frequency":
-        return f"Watch: the controller link dropped {abs(z):.0f} times in the last 3 days"
+        dropped = f"Watch: the controller link dropped {abs(z):.0f} times in the last 3 days"
+        return dropped + suffix
     direction = "above" if z >= 0 else "below"
     what = f"{stream.signal.replace('_', ' ')} {direction} normal"
     values = ""
@@ -125,7 +150,7 @@ def explain(
     when = f", since {since:%Y-%m-%d %H:%M} UTC" if since is not None else ""
     certainty = f"; {abs(z):.1f} times its usual spread"
     prefix = "" if anomaly else "Watch: "
-    return f"{prefix}{what}{values}{when}{certainty} ({subsystem})"
+    return f"{prefix}{what}{values}{when}{certainty} ({subsystem}){suffix}"
 
 
 def score_of(z: float, level: SensitivityLevel) -> float:
