@@ -119,3 +119,14 @@ def test_a_heater_failure_on_a_manual_farm_is_not_watched_rather_than_normal() -
     (fault,) = outcome.faults
     assert not fault.detected
     assert not fault.watched
+
+
+def test_the_report_carries_the_coverage() -> None:
+    from ml_analyzer.publisher import build_report
+
+    index = pd.date_range(START, periods=3, freq="5min")
+    result = decide(HouseEvidence(index=index, streams=[_stream("climate", 0.5)]), "medium", 2, {})
+    assert result is not None
+    report = build_report("device", result)
+    assert report["watched"] == ["climate", "heating", "ventilation"]
+    assert report["not_watched"]["controller_link"] == "no connection status"
