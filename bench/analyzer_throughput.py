@@ -50,9 +50,9 @@ from ml_analyzer.loop import AnalyzerService  # noqa: E402
 from ml_analyzer.readers import EntityRef, Points  # noqa: E402
 from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader  # noqa: E402
 
+from devtools.influxdb import InfluxServer, running_influxdb  # noqa: E402
 from simulator.scenario import Scenario  # noqa: E402
 from simulator.series import iter_house_frames  # noqa: E402
-from tests.support.influxdb import InfluxServer, running_influxdb  # noqa: E402
 
 DATABASE = "home_assistant"
 # The eight signals and the units HA shows for them (None: a count without a unit).
@@ -146,11 +146,18 @@ class StandInHA:
         self.entities: list[dict[str, Any]] = []
         self.states: list[dict[str, Any]] = []
         self.reported = 0
+        self.farms = farms
         for farm in range(1, farms + 1):
             for house in range(1, houses + 1):
                 identifier = f"F{farm}_{house}"
                 device_id = f"device_{farm}_{house}"
-                self.devices.append({"id": device_id, "identifiers": [["rotem_farm", identifier]]})
+                self.devices.append(
+                    {
+                        "id": device_id,
+                        "identifiers": [["rotem_farm", identifier]],
+                        "config_entries": [f"entry_{farm}"],
+                    }
+                )
                 for role, unit in signals(probes).items():
                     entity_id = f"sensor.{object_id(farm, house, role)}"
                     self.entities.append(
@@ -169,6 +176,10 @@ class StandInHA:
             "config/device_registry/list": self.devices,
             "config/entity_registry/list": self.entities,
             "get_states": self.states,
+            "config_entries/get": [
+                {"entry_id": f"entry_{farm}", "state": "loaded"}
+                for farm in range(1, self.farms + 1)
+            ],
         }[command_type]
 
     async def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> Any:

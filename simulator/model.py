@@ -347,8 +347,52 @@ def evaluate_houses(
     """:func:`evaluate` for several houses of one farm at once: arrays shaped (houses, t).
 
     The houses share the time axis and the weather, so one pass over numpy serves them all
-    (the benchmark API evaluates 400 houses x 30 days this way).
+    (the benchmark API evaluates 400 houses x 30 days this way). The stages, in order: where
+    each flock stands (:func:`_flock_state`), what the faults leave of the equipment
+    (:func:`_stacked_factors`), the controller holding the set point (:func:`_climate`), the
+    probes (:func:`_probes`), the equipment running (:func:`_equipment`), the air
+    (:func:`_air`) and the birds eating and drinking (:func:`_consumption`).
     """
+    flock = _flock_state(farm, houses, t)
+    factors = _stacked_factors(farm, houses, t, faults)
+    climate = _climate(flock, houses, t, factors)
+    probes = _probes(farm, houses, t, climate.controlled, faults)
+    average = _probe_average(probes, climate.controlled)
+    running = _equipment(flock, houses, t, climate)
+    air = _air(flock, houses, t, climate, factors)
+    eating = _consumption(flock, houses, climate, factors)
+    return _signals(
+        farm,
+        houses,
+        flock=flock,
+        climate=climate,
+        running=running,
+        air=air,
+        eating=eating,
+        probes=probes,
+        average=average,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _FlockState:
+    """Where each house's flock stands at each time, and what the controller aims for."""
+
+    house_keys: noise.Key
+    cal: Calendar
+    shape: tuple[int, ...]
+    occupied: npt.NDArray[np.bool_]
+    has_birds: npt.NDArray[np.bool_]
+    age: FloatArray
+    set_point: FloatArray
+    outside: FloatArray
+    bird_heat: FloatArray
+    """The birds' heat, in degrees over the incoming air at minimum ventilation."""
+    min_vent: FloatArray
+
+
+def _flock_state(farm: FarmModel, houses: Sequence[HouseModel], t: FloatArray) -> _FlockState:
+    """Calendar, set point and outside air of every house; the birds' heat and minimum air."""
     house_keys = noise.keys([house.key for house in houses])
     cal = _calendar(
         farm,
@@ -362,15 +406,38 @@ def evaluate_houses(
     age = np.where(occupied, cal.age, 0.0)
     set_point = np.where(occupied, set_point_curve(age), EMPTY_SET_POINT)
     outside = np.broadcast_to(outside_temperature(farm, t), shape)
-    factors = _stacked_factors(farm, houses, t, faults)
-    heaters = _column(houses, "heaters")
-    tunnel_fans_installed = _column(houses, "tunnel_fans")
-    exhaust_installed = _column(houses, "exhaust_fans")
-    target_pressure = _column(houses, "target_pressure")
-
     growth = np.clip(age / 35.0, 0.0, 1.0)
     bird_heat = np.where(has_birds, 1.0 + 9.0 * growth, 0.5)
     min_vent = np.where(has_birds, 0.04 + 0.16 * np.clip(age / 42.0, 0.0, 1.0), 0.02)
+    return _FlockState(
+        house_keys, cal, shape, occupied, has_birds, age, set_point, outside, bird_heat, min_vent
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Climate:
+    """The controller's heating and ventilation, and the temperature it achieves."""
+
+    need: FloatArray
+    heat_fraction: FloatArray
+    deficit: FloatArray
+    pad: npt.NDArray[np.bool_]
+    vent_command: FloatArray
+    true_temperature: FloatArray
+    controlled: FloatArray
+    """The true temperature with the control loop's wobble: what the probes measure."""
+
+
+def _climate(
+    flock: _FlockState, houses: Sequence[HouseModel], t: FloatArray, factors: _Factors
+) -> _Climate:
+    """Heating and cooling towards the set point, with what the faults left of the equipment."""
+    set_point, outside, bird_heat, min_vent = (
+        flock.set_point,
+        flock.outside,
+        flock.bird_heat,
+        flock.min_vent,
+    )
     free = outside + bird_heat
 
     # Heating: the controller asks for what the nominal heaters would need; broken or worn
@@ -382,7 +449,7 @@ def evaluate_houses(
 
     # Cooling: more air until the set point is held or the fans are at their maximum. On hot
     # days the air comes in through wet pads, several degrees cooler (and wetter) than outside.
-    pad = has_birds & (outside > set_point - 1.0) & (outside > 24.0)
+    pad = flock.has_birds & (outside > set_point - 1.0) & (outside > 24.0)
     inlet = outside - np.where(pad, np.clip(0.5 * (outside - 18.0), 0.0, 9.0), 0.0)
     headroom = np.maximum(set_point - inlet, 1e-3)
     wanted = np.where(set_point > inlet, min_vent * bird_heat / headroom, np.inf)
@@ -395,51 +462,151 @@ def evaluate_houses(
     true_temperature = true_temperature + 0.6 * bird_heat * (1.0 - factors.vent_capacity) * (
         need > 0.0
     )
+    house_keys = flock.house_keys
     control_noise = 0.3 * noise.smooth(house_keys, t, 1200.0) + 0.1 * noise.smooth(
         noise.offset(house_keys, 7), t, 420.0
     )
     controlled = true_temperature + control_noise
+    return _Climate(need, heat_fraction, deficit, pad, vent_command, true_temperature, controlled)
 
-    probes = _probes(farm, houses, t, controlled, faults)
+
+def _probe_average(probes: Sequence[FloatArray], controlled: FloatArray) -> FloatArray:
+    """The controller's inside temperature: the mean of the probes that answer."""
     if probes:
         inside = np.stack(probes)
         count = (~np.isnan(inside)).sum(axis=0)
         total = np.nansum(inside, axis=0)
-        average = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    else:
-        average = controlled
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return controlled
 
+
+@dataclass(frozen=True, slots=True)
+class _Equipment:
+    """Heaters and fans running, and whether the house is in tunnel ventilation."""
+
+    heaters_running: FloatArray
+    tunnel: npt.NDArray[np.bool_]
+    tunnel_fans: FloatArray
+    exhaust_fans: FloatArray
+
+
+def _equipment(
+    flock: _FlockState, houses: Sequence[HouseModel], t: FloatArray, climate: _Climate
+) -> _Equipment:
+    """Whole heaters and fans for the controller's heat fraction and ventilation command."""
+    heaters = _column(houses, "heaters")
+    tunnel_fans_installed = _column(houses, "tunnel_fans")
+    exhaust_installed = _column(houses, "exhaust_fans")
+    vent_command = climate.vent_command
     minute = np.floor(t / 60.0).astype(np.int64)
-    dither = noise.uniform(noise.offset(house_keys, 11), minute)
-    heaters_running = np.where(deficit > 0.05, heaters, np.floor(heat_fraction * heaters + dither))
+    dither = noise.uniform(noise.offset(flock.house_keys, 11), minute)
+    heaters_running = np.where(
+        climate.deficit > 0.05, heaters, np.floor(climate.heat_fraction * heaters + dither)
+    )
     heaters_running = np.clip(heaters_running, 0.0, heaters)
     tunnel = vent_command > 0.4
     tunnel_fans = np.where(tunnel, np.ceil(vent_command * tunnel_fans_installed), 0.0)
     exhaust_fans = np.where(
         tunnel, exhaust_installed, np.clip(np.ceil(vent_command / 0.1), 1.0, exhaust_installed)
     )
+    return _Equipment(heaters_running, tunnel, tunnel_fans, exhaust_fans)
 
+
+@dataclass(frozen=True, slots=True)
+class _Air:
+    humidity: FloatArray
+    static_pressure: FloatArray
+    target_pressure: FloatArray
+
+
+def _air(
+    flock: _FlockState,
+    houses: Sequence[HouseModel],
+    t: FloatArray,
+    climate: _Climate,
+    factors: _Factors,
+) -> _Air:
+    """Humidity and static pressure: more air dries and evens out, leaks and weak fans do not."""
+    house_keys = flock.house_keys
+    vent_command = climate.vent_command
+    target_pressure = _column(houses, "target_pressure")
     humidity = (
         68.0
         - 14.0 * vent_command
-        - 6.0 * (age < 7)
+        - 6.0 * (flock.age < 7)
         + 3.0 * noise.smooth(noise.offset(house_keys, 3), t, 5400.0)
         + 12.0 * factors.leak
         + 18.0 * (1.0 - factors.vent_capacity)
-        + 10.0 * pad
+        + 10.0 * climate.pad
     )
     pressure_noise = 0.8 * noise.smooth(noise.offset(house_keys, 5), t, 600.0)
     static_pressure = target_pressure * (0.45 + 0.55 * factors.vent_capacity) + pressure_noise
+    return _Air(humidity, static_pressure, target_pressure)
 
+
+@dataclass(frozen=True, slots=True)
+class _Consumption:
+    """The birds alive and what they eat and drink (per second)."""
+
+    initial: FloatArray
+    birds: FloatArray
+    feed_rate: FloatArray
+    water_rate: FloatArray
+
+
+def _consumption(
+    flock: _FlockState, houses: Sequence[HouseModel], climate: _Climate, factors: _Factors
+) -> _Consumption:
+    """Birds alive, feed by the growth curve and the light rhythm, water with heat stress."""
+    cal, has_birds, house_keys = flock.cal, flock.has_birds, flock.house_keys
     initial = _initial_birds(house_keys, _column(houses, "initial_birds"), cal)
     birds = np.where(has_birds, _alive(house_keys, initial, cal), 0.0)
     day_for_curve = np.where(has_birds, cal.growth_day, 0.0)
     feed_per_bird = np.interp(day_for_curve, _CURVE_DAYS, _FEED_PER_BIRD)
     rhythm = np.interp(cal.hour, _PROFILE_HOURS, _PROFILE)
-    heat_stress = 1.0 + 0.05 * np.maximum(true_temperature - set_point, 0.0)
+    heat_stress = 1.0 + 0.05 * np.maximum(climate.true_temperature - flock.set_point, 0.0)
     feed_rate = birds * feed_per_bird / DAY * rhythm * factors.feed
     normal_water = birds * feed_per_bird * _WATER_PER_FEED / DAY
     water_rate = normal_water * rhythm * heat_stress * factors.water + normal_water * factors.leak
+    return _Consumption(initial, birds, feed_rate, water_rate)
+
+
+def _signals(
+    farm: FarmModel,
+    houses: Sequence[HouseModel],
+    *,
+    flock: _FlockState,
+    climate: _Climate,
+    running: _Equipment,
+    air: _Air,
+    eating: _Consumption,
+    probes: Sequence[FloatArray],
+    average: FloatArray,
+) -> dict[str, FloatArray]:
+    """The stages' results under the roles the wire and the series speak of.
+
+    The stages' fields are unpacked into the names the table below has always used.
+    """
+    cal, occupied, has_birds = flock.cal, flock.occupied, flock.has_birds
+    set_point, outside, min_vent = flock.set_point, flock.outside, flock.min_vent
+    vent_command, true_temperature, controlled = (
+        climate.vent_command,
+        climate.true_temperature,
+        climate.controlled,
+    )
+    heat_fraction, pad, tunnel = climate.heat_fraction, climate.pad, running.tunnel
+    heaters_running, tunnel_fans, exhaust_fans = (
+        running.heaters_running,
+        running.tunnel_fans,
+        running.exhaust_fans,
+    )
+    humidity, static_pressure, target_pressure = (
+        air.humidity,
+        air.static_pressure,
+        air.target_pressure,
+    )
+    birds, initial = eating.birds, eating.initial
+    water_rate, feed_rate = eating.water_rate, eating.feed_rate
 
     # The controller reports the air flow of its current ventilation step (Current_Level_CFM
     # follows Vent_Level_Percents in the captures), so both move together, in whole percent.
@@ -475,7 +642,7 @@ def evaluate_houses(
         "feed_rate": feed_rate,
         **{f"probe_temperature_{n}": values for n, values in enumerate(probes, start=1)},
     }
-    return {role: np.broadcast_to(floats(values), shape) for role, values in signals.items()}
+    return {role: np.broadcast_to(floats(values), flock.shape) for role, values in signals.items()}
 
 
 def _probes(

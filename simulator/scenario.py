@@ -45,8 +45,12 @@ CLOUD_FAULTS = frozenset(
         "no_farm",
         "malformed_json",
         "bom",
+        "house_missing",
+        "unit_change",
     }
 )
+# Cloud faults that concern one house of the answer (they keep their ``house``).
+HOUSE_ANSWER_FAULTS = frozenset({"house_missing"})
 FAULT_KINDS = HOUSE_FAULTS | CLOUD_FAULTS
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -106,18 +110,22 @@ class FaultEvent:
         house = data.get("house")
         if kind in HOUSE_FAULTS and (not isinstance(farm, int) or not isinstance(house, int)):
             raise ScenarioError(f"{kind} needs integer 'farm' and 'house'")
+        if kind in HOUSE_ANSWER_FAULTS and not isinstance(house, int):
+            raise ScenarioError(f"{kind} needs an integer 'house'")
         if farm is not None and not isinstance(farm, int):
             raise ScenarioError("'farm' must be an integer")
         params = data.get("params") or {}
         if not isinstance(params, Mapping):
             raise ScenarioError("'params' must be a mapping")
+        if kind == "unit_change" and params.get("units", "imperial") not in {"metric", "imperial"}:
+            raise ScenarioError("unit_change.units must be metric or imperial")
         duration = data.get("duration")
         if duration is not None:
             parse_duration(duration)
         return cls(
             kind=str(kind),
             farm=farm,
-            house=house if kind in HOUSE_FAULTS else None,
+            house=house if kind in HOUSE_FAULTS | HOUSE_ANSWER_FAULTS else None,
             at=data.get("at", 0),
             duration=duration,
             params=dict(params),

@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -147,6 +147,37 @@ class Simulation:
             return fault
         return None
 
+    def missing_houses(self, farm: int) -> set[int]:
+        """Houses a ``house_missing`` fault leaves out of this site answer (budgets spent)."""
+        now = self.now()
+        missing: set[int] = set()
+        for fault in self.faults:
+            if fault.kind != "house_missing" or not fault.active(now):
+                continue
+            if not fault.applies_to(farm) or fault.house is None:
+                continue
+            budget = fault.params.get("count")
+            if budget is not None and self._used[id(fault)] >= int(budget):
+                continue
+            self.spend(fault)
+            missing.add(fault.house)
+        return missing
+
+    def as_answered(self, farm: FarmModel) -> FarmModel:
+        """The farm with the units its account is set to now (a ``unit_change`` in force).
+
+        Units are an account setting, not physics: the model stays metric and every answer
+        (values, signs, JsGlobals settings, history) follows the setting of the moment.
+        """
+        change = self.cloud_fault("unit_change", farm.number)
+        if change is None:
+            return farm
+        other = "metric" if farm.options.units == "imperial" else "imperial"
+        units = str(change.params.get("units", other))
+        if units == farm.options.units:
+            return farm
+        return replace(farm, options=replace(farm.options, units=units))
+
     def spend(self, fault: Fault) -> None:
         """Count one answer affected by a fault with a ``count`` budget."""
         self._used[id(fault)] += 1
@@ -198,7 +229,7 @@ class Simulation:
                     "gateway": farm.gateway,
                     "web_server_url": farm.host_path,
                     "houses": len(farm.houses),
-                    "units": farm.options.units,
+                    "units": self.as_answered(farm).options.units,
                 }
                 for farm in self.farms
             ],
@@ -211,7 +242,8 @@ class Simulation:
         """``GET /_sim/truth``: what the cloud reports now, as plain numbers."""
         now = self.now()
         farms = []
-        for farm in self.farms:
+        for scenario_farm in self.farms:
+            farm = self.as_answered(scenario_farm)
             houses = [truth(r) for r in house_reports(farm, farm.houses, now, self.faults)]
             farms.append(
                 {
@@ -369,7 +401,7 @@ class SimulatorApp:
         body = await _json_body(request)
         context = request.headers.get("contextId")
         token = request.headers.get("userToken") or ""
-        answer = self._answer(operation, farm, body, context, token)
+        answer = self._answer(operation, self.sim.as_answered(farm), body, context, token)
         return self._reply(answer, farm.number)
 
     def _answer(
@@ -387,7 +419,8 @@ class SimulatorApp:
             gateway = params.get("GatewayCode")
             if gateway not in (None, "", farm.gateway):
                 return wire.failure("Unknown gateway", context)
-            return wire.site_controllers_info(farm, now, faults, context)
+            missing = self.sim.missing_houses(farm.number)
+            return wire.site_controllers_info(farm, now, faults, context, missing=missing)
         if operation == "JsGlobals_GetJsGlobals":
             return wire.js_globals(farm, token, context)
         if operation == "GetFarmRegistration":

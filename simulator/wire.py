@@ -12,7 +12,7 @@ import copy
 import json
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -173,15 +173,24 @@ def compact_percent(value: float) -> str:
 
 
 def site_controllers_info(
-    farm: FarmModel, when: datetime, faults: Sequence[Fault], context_id: str | None
+    farm: FarmModel,
+    when: datetime,
+    faults: Sequence[Fault],
+    context_id: str | None,
+    *,
+    missing: Collection[int] = (),
 ) -> JsonDict:
-    """``GetSiteControllersInfo``: every house of the farm in one answer."""
+    """``GetSiteControllersInfo``: every house of the farm in one answer.
+
+    Houses in ``missing`` are left out of both lists, as in a partial answer of the cloud.
+    """
     captured = _template("GetSiteControllersInfo")["reponseObj"]
     house_template = captured["FarmHouses"][0]
     houses = []
     per_house: dict[int, dict[str, str]] = {}
-    reports = house_reports(farm, farm.houses, when, faults)
-    for house, report in zip(farm.houses, reports, strict=True):
+    shown = tuple(house for house in farm.houses if house.number not in missing)
+    reports = house_reports(farm, shown, when, faults)
+    for house, report in zip(shown, reports, strict=True):
         mine = _house_faults(farm, house, faults)
         # Shallow copies: the all-zero ``Data`` blocks are the same for every house and the
         # answer is serialised before anyone could change them.
@@ -200,14 +209,14 @@ def site_controllers_info(
         name = category["CategoryName"]
         if name is None:
             items[category["Key"]] = {
-                f"House{house.number}": category["Default"] for house in farm.houses
+                f"House{house.number}": category["Default"] for house in shown
             }
             continue
         item: JsonDict = {
             "CategoryName": name,
             "CaptionLanguageKey": category["CaptionLanguageKey"],
         }
-        for house in farm.houses:
+        for house in shown:
             item[f"House{house.number}"] = per_house[house.number].get(name, category["Default"])
             item[f"House{house.number}_Data"] = ""
         items[name] = item

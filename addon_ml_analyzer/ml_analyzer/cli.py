@@ -1,7 +1,9 @@
 """Command line: `run` (the service) and `score-csv` (the detector engineer's tool).
 
 `run` exits with 2 and a message naming the option when the configuration is invalid, with 1
-when `--once` could not complete its cycle (a source or HA unreachable), else 0.
+when `--once` could not complete its cycle (a source or HA unreachable, no house found) or when
+the service failed to start, else 0. `--health-port` serves `GET /health` for the Supervisor's
+watchdog (config.yaml `watchdog:`): 200 while ticks keep finishing, 503 when the loop hangs.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from ml_analyzer import __version__
-from ml_analyzer.config import AnalyzerConfig, ConfigError, load_config
+from ml_analyzer.config import AnalyzerConfig, ConfigError, load_config, mask_url
 from ml_analyzer.ha import HomeAssistantClient
 from ml_analyzer.loop import AnalyzerService, TickResult
 from ml_analyzer.readers import Reader
@@ -61,7 +64,34 @@ def _detector_factories(config: AnalyzerConfig) -> tuple[Any, Any]:
     return analyzer, history
 
 
-async def serve(config: AnalyzerConfig, *, once: bool) -> TickResult | None:
+async def _start_health(service: AnalyzerService, port: int) -> web.AppRunner | None:
+    """`GET /health` on `port` (all interfaces: the Supervisor connects to the add-on's IP).
+
+    A port that cannot be bound is logged and the service runs without it: the health check
+    exists to keep the analyzer running, never to stop it.
+    """
+
+    async def health(_request: web.Request) -> web.Response:
+        if service.healthy():
+            return web.Response(text="ok\n")
+        return web.Response(status=503, text="analysis loop stalled\n")
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, port=port).start()
+    except OSError as err:
+        _LOGGER.warning("Health check not served on port %d: %s", port, err.strerror)
+        await runner.cleanup()
+        return None
+    return runner
+
+
+async def serve(
+    config: AnalyzerConfig, *, once: bool, health_port: int | None = None
+) -> TickResult | None:
     """Run the service until cancelled (or for one cycle); returns the last tick's result."""
     analyzer_factory, history_factory = _detector_factories(config)
     async with aiohttp.ClientSession() as session:
@@ -77,17 +107,26 @@ async def serve(config: AnalyzerConfig, *, once: bool) -> TickResult | None:
             "ml_analyzer %s: source %s, Home Assistant at %s, every %d s",
             __version__,
             reader.name,
-            config.home_assistant.url,
+            mask_url(config.home_assistant.url),
             config.interval_seconds,
+        )
+        health = (
+            await _start_health(service, health_port)
+            if health_port is not None and not once
+            else None
         )
         try:
             return await service.run(once=once)
         finally:
+            if health is not None:
+                await health.cleanup()
             await reader.close()
             await ha.close()
 
 
-async def _serve_until_signal(config: AnalyzerConfig, once: bool) -> TickResult | None:
+async def _serve_until_signal(
+    config: AnalyzerConfig, once: bool, health_port: int | None = None
+) -> TickResult | None:
     """Stop cleanly on SIGTERM (the Supervisor's and Docker's stop) as on Ctrl-C."""
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -95,7 +134,7 @@ async def _serve_until_signal(config: AnalyzerConfig, once: bool) -> TickResult 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
-        return await serve(config, once=once)
+        return await serve(config, once=once, health_port=health_port)
     except asyncio.CancelledError:
         _LOGGER.info("Stopped")
         return None
@@ -111,10 +150,29 @@ def _run_command(args: argparse.Namespace) -> int:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    result = asyncio.run(_serve_until_signal(config, args.once))
-    if result is None or result.ok:
+    try:
+        result = asyncio.run(_serve_until_signal(config, args.once, args.health_port))
+    except Exception:
+        _LOGGER.exception("The analyzer stopped on an unexpected error")
+        return EXIT_FAILED
+    if result is None:
         return EXIT_OK
-    return EXIT_FAILED
+    if not result.ok or (args.once and result.houses == 0):
+        # With no house found the cycle analyzed nothing: `--once` must not report success
+        # (the service logged what to do).
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _port(text: str) -> int:
+    """A TCP port for argparse (a bad one: one line naming the flag, exit 2)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port between 1 and 65535")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,6 +182,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the analyzer service")
     run.add_argument("--config", type=Path, help="YAML or JSON options (else environment only)")
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
+    run.add_argument(
+        "--health-port",
+        type=_port,
+        help="serve GET /health on this port (the add-on's Supervisor watchdog)",
+    )
     score = commands.add_parser("score-csv", help="score every CSV of IN_DIR into OUT_DIR")
     score.add_argument("in_dir", type=Path)
     score.add_argument("out_dir", type=Path)

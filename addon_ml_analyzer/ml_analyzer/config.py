@@ -232,6 +232,33 @@ def _check_urls(config: AnalyzerConfig) -> None:
         )
 
 
+def mask_url(url: str) -> str:
+    """The URL with its userinfo (`user:password@`) replaced by `***@`, for logs and errors.
+
+    `home_assistant.url` and the InfluxDB URLs may carry credentials; every place that shows a
+    URL to a person goes through here. Text that is not a URL is returned unchanged.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    authority_end = len(rest)
+    for stop in "/?#":
+        position = rest.find(stop)
+        if position != -1:
+            authority_end = min(authority_end, position)
+    authority = rest[:authority_end]
+    if "@" not in authority:
+        return url
+    host = authority.rpartition("@")[2]
+    return f"{scheme}://***@{host}{rest[authority_end:]}"
+
+
+def without_userinfo(url: str) -> str:
+    """The URL without `user:password@` (for clients that authenticate otherwise)."""
+    masked = mask_url(url)
+    return masked.replace("://***@", "://", 1) if masked != url else url
+
+
 def config_from_mapping(raw: Mapping[str, Any]) -> AnalyzerConfig:
     """Validate a parsed options mapping (file or environment) into an `AnalyzerConfig`."""
     values: dict[str, Any] = {}
@@ -255,8 +282,14 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError("--config", f"cannot be read: {err.strerror}") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ConfigError("--config", f"is not valid YAML/JSON: {err}") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError("--config", f"is not valid JSON: {err.msg} (line {err.lineno})") from None
+    except yaml.YAMLError as err:
+        # Never the error's text: PyYAML quotes the offending line, which may hold a token or
+        # a password. The line number is enough to find it.
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError("--config", f"is not valid YAML{where}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -9,7 +9,9 @@ come on the very first tick.
 
 Failure policy: an unreachable data source or HA makes the tick fail; the loop retries with
 exponential back-off, logs one line when an outage starts and one when it ends, and keeps the
-results that could not be delivered. Cursors only move after a successful read, so no point is
+results that could not be delivered (publishing has its own outage, so a REST-only failure or
+an integration that is not loaded yet is one line too, and the kept results go in the next
+tick's single call). Cursors only move after a successful read, so no point is
 skipped. A farm or house whose detector raises is logged and skipped; the others go on. Houses
 without enough data get no result, and nothing is published for them: their entities stay
 unknown instead of showing a made-up value.
@@ -51,6 +53,15 @@ BACKOFF_INITIAL = 5.0
 # writes; the recorder compiles 5-minute statistics a few seconds after each period).
 SETTLE_SECONDS = {"Home Assistant recorder": 60.0}
 DEFAULT_SETTLE_SECONDS = 15.0
+HEALTH_SLACK_SECONDS = 600.0
+# How much history the detectors need before a house's first verdict (detectors.MIN_SPAN; a
+# test keeps the two equal). Only used to tell the user when to expect it.
+FIRST_VERDICT_AFTER = timedelta(days=2)
+
+
+def _days(span: timedelta) -> str:
+    return f"{span / timedelta(days=1):g} days"
+
 
 HA_ERRORS = (HomeAssistantConnectionError, HomeAssistantAuthError)
 SOURCE_ERRORS = (SourceUnavailableError, SourceQueryError, *HA_ERRORS, HomeAssistantCommandError)
@@ -87,7 +98,12 @@ class Outage:
         self.name = name
         self.since: float | None = None
 
-    def failed(self, error: Exception) -> None:
+    @property
+    def active(self) -> bool:
+        """Whether an outage is going on."""
+        return self.since is not None
+
+    def failed(self, error: Exception | str) -> None:
         """Record a failure; only the first of an outage is logged."""
         if self.since is None:
             self.since = time.monotonic()
@@ -236,7 +252,14 @@ class AnalyzerService:
         self._settle = timedelta(seconds=SETTLE_SECONDS.get(reader.name, DEFAULT_SETTLE_SECONDS))
         self.publisher = Publisher(ha, config.interval_seconds, config.publish_every)
         self.ha_outage = Outage("Home Assistant")
+        # Publishing has its own outage: HA's REST side may fail (or the integration may not be
+        # loaded) while its websocket answers, and that must be one line, not one per tick.
+        self.publish_outage = Outage("Home Assistant's rotem_farm.report_analysis")
+        # Houses whose farm the integration has not loaded (yet): one line, and one when done.
+        self.unloaded = Outage("Reporting to Home Assistant")
         self.source_outage = Outage(reader.name)
+        self.no_houses_told = False
+        self.waiting_told: set[str] = set()
         self.inventory: Inventory | None = None
         self.farms: dict[str, FarmState] = {}
         self.fit_failed: dict[str, datetime] = {}
@@ -246,6 +269,10 @@ class AnalyzerService:
         self.windowed: set[str] = set()
         self.unpublished: dict[str, dict[str, Any]] = {}
         self.ticks = 0
+        # The failure of the current run of unexpectedly failing ticks (None while they work).
+        self.crash: str | None = None
+        # When the loop last finished a tick, failed or not (the watchdog's health check).
+        self.alive_at = time.monotonic()
 
     async def _discover(self, result: TickResult) -> Inventory | None:
         try:
@@ -256,7 +283,18 @@ class AnalyzerService:
             result.errors.append(str(err))
             return self.inventory
         self.ha_outage.recovered()
-        if self.inventory is None or set(self.inventory.houses) != set(inventory.houses):
+        if not inventory.houses:
+            if not self.no_houses_told:
+                _LOGGER.warning(
+                    "No Rotem Farm house found in Home Assistant. Install the Rotem Farm "
+                    "integration and add a farm (Settings > Devices & services > Add "
+                    "integration > Rotem Farm); houses are picked up every %d s, no restart "
+                    "needed",
+                    self._config.interval_seconds,
+                )
+                self.no_houses_told = True
+        elif self.inventory is None or set(self.inventory.houses) != set(inventory.houses):
+            self.no_houses_told = False
             _LOGGER.info(
                 "Analyzing %d houses of %d farms from %s",
                 len(inventory.houses),
@@ -402,7 +440,14 @@ class AnalyzerService:
         self, farms: dict[str, list[House]], end: datetime, result: TickResult
     ) -> dict[str, dict[str, Any]] | None:
         """Score the points since each farm's cursor; reports by device id."""
-        fitted = [farm_id for farm_id in farms if farm_id in self.farms]
+        # A farm whose cursor is at or past `end` waits: the host clock stepped back (NTP, a
+        # restored VM). Its cursor never moves back, so no scored point is fed again; a step
+        # forward needs nothing special: the read spans cursor..end, however long.
+        fitted = [
+            farm_id
+            for farm_id in farms
+            if farm_id in self.farms and self.farms[farm_id].cursor < end
+        ]
         if not fitted:
             return {}
         start = min(self.farms[farm_id].cursor for farm_id in fitted)
@@ -456,28 +501,142 @@ class AnalyzerService:
         reports = await self._update(farms, end, result)
         if reports is None:
             return result
+        self._tell_waiting(inventory, reports, end)
+        await self._publish(inventory, reports, result)
+        return result
+
+    async def _publish(
+        self, inventory: Inventory, reports: dict[str, dict[str, Any]], result: TickResult
+    ) -> None:
+        """Send this tick's and the kept results in one call; keep them if HA cannot take them.
+
+        Only houses of farms the integration has loaded are sent (the service refuses the whole
+        call for any other); the rest wait. HA refusing or failing the call is one outage, one
+        log line, whatever the number of houses and ticks it lasts.
+        """
+        loaded = {house.device_id for house in inventory.houses.values() if house.loaded}
         known = {house.device_id for house in inventory.houses.values()}
         pending = {d: r for d, r in self.unpublished.items() if d in known} | reports
-        if not pending:
-            return result
+        ready = {d: r for d, r in pending.items() if d in loaded}
+        self.unpublished = {d: r for d, r in pending.items() if d not in loaded}
+        if self.unpublished:
+            self.unloaded.failed(
+                f"the Rotem Farm integration has not loaded the farm of {len(self.unpublished)} "
+                "analyzed houses (Home Assistant starting, or the farm failed to set up); their "
+                "results are kept and sent once it is loaded"
+            )
+        else:
+            self.unloaded.recovered()
+        if not ready:
+            return
         try:
-            result.published = await self.publisher.publish(pending, self.ticks)
+            result.published = await self.publisher.publish(ready, self.ticks)
         except HA_ERRORS as err:
-            self.ha_outage.failed(err)
-            self.unpublished = pending
-            result.ok = False
-            result.errors.append(str(err))
-            return result
-        self.ha_outage.recovered()
-        self.unpublished = {}
-        return result
+            outage = self.ha_outage if self.ha_outage.active else self.publish_outage
+            outage.failed(err)
+        except HomeAssistantCommandError as err:
+            hint = (
+                " (the service is not registered yet: Home Assistant is starting or the Rotem "
+                "Farm integration is not loaded)"
+                if err.status == 400
+                else ""
+            )
+            self.publish_outage.failed(f"{err}{hint}; results are kept and sent with the next call")
+        else:
+            self.publish_outage.recovered()
+            return
+        self.unpublished = pending
+        result.ok = False
+        result.errors.append("publishing failed")
+
+    def _tell_waiting(
+        self, inventory: Inventory, reports: Mapping[str, Any], end: datetime
+    ) -> None:
+        """Say once which houses wait for history, and when their first verdict is expected."""
+        waiting: dict[str, datetime | None] = {}
+        for house in inventory.houses.values():
+            if house.device_id in reports or house.device_id in self.publisher_known():
+                self.waiting_told.discard(house.key)
+                continue
+            if house.farm_id not in self.farms or house.key in self.waiting_told:
+                continue
+            firsts = [
+                self.window[entity.entity_id][0][0]
+                for entity in house.signals.values()
+                if entity.entity_id in self.window and len(self.window[entity.entity_id][0])
+            ]
+            waiting[house.key] = (
+                pd.Timestamp(int(min(firsts)), tz="UTC").to_pydatetime() + FIRST_VERDICT_AFTER
+                if firsts
+                else None
+            )
+        if not waiting:
+            return
+        self.waiting_told.update(waiting)
+        expected = [moment for moment in waiting.values() if moment is not None]
+        if expected:
+            _LOGGER.info(
+                "Waiting for history: %d houses (%s) have less than %s of data; the first "
+                "verdict is expected around %s UTC",
+                len(waiting),
+                ", ".join(sorted(waiting)),
+                _days(FIRST_VERDICT_AFTER),
+                max(*expected, end).strftime("%Y-%m-%d %H:%M"),
+            )
+        else:
+            _LOGGER.info(
+                "Waiting for history: %s has no data in %s yet; the first verdict comes %s after "
+                "its first recorded values",
+                ", ".join(sorted(waiting)),
+                self._reader.name,
+                _days(FIRST_VERDICT_AFTER),
+            )
+
+    def publisher_known(self) -> set[str]:
+        """Devices that already got a verdict (sent, or waiting to be sent)."""
+        return self.publisher.sent_devices() | set(self.unpublished)
+
+    def healthy(self, slack: float = HEALTH_SLACK_SECONDS) -> bool:
+        """Whether the loop is turning: a tick finished (or failed) within two intervals plus
+        `slack` (a first fit on weeks of data may take minutes). A hung read or a blocked loop
+        turns this false, and the Supervisor's watchdog restarts the add-on."""
+        limit = 2 * self._config.interval_seconds + slack
+        return time.monotonic() - self.alive_at < limit
+
+    def _crashed(self, error: Exception) -> TickResult:
+        """A tick that raised what no step expects (a bug, a source's answer we did not foresee).
+
+        The service must outlive it: logged once with its traceback (not on every retry of the
+        same failure), then retried with back-off. Nothing is published while ticks fail, so
+        the integration marks every house's analysis unavailable once its last report is three
+        report intervals old (CONTRACTS §4): a stale verdict is never shown as current.
+        """
+        signature = f"{type(error).__name__}: {error}"
+        if self.crash != signature:
+            self.crash = signature
+            _LOGGER.exception(
+                "Analysis cycle %d failed unexpectedly; retrying with back-off. Until a cycle "
+                "succeeds nothing is published and the houses' analysis goes unavailable",
+                self.ticks,
+            )
+        else:
+            _LOGGER.debug("Analysis cycle %d failed again: %s", self.ticks, error)
+        return TickResult(ok=False, errors=[signature])
 
     async def run(self, *, once: bool = False) -> TickResult:
         """Tick forever (or once); failures retry with back-off instead of waiting a full tick."""
         backoff = Backoff(BACKOFF_INITIAL, float(self._config.interval_seconds))
         while True:
             started = time.monotonic()
-            result = await self.tick()
+            try:
+                result = await self.tick()
+            except Exception as err:
+                result = self._crashed(err)
+            else:
+                if self.crash is not None:
+                    _LOGGER.info("Analysis cycles run again after an unexpected failure")
+                    self.crash = None
+            self.alive_at = time.monotonic()
             _LOGGER.debug("Tick %d: %s", self.ticks, result)
             if once:
                 return result

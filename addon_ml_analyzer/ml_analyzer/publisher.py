@@ -4,22 +4,20 @@ We never write `/api/states` (entities without unique ids, lost on restart): the
 the anomaly entities and we only report to it (docs/CONTRACTS.md §4). To keep HA's state machine
 and recorder quiet, a house is reported when its result changed noticeably or when it was last
 reported `publish_every` intervals ago; `interval` in the call tells the integration how long
-our silence may last (it marks entities unavailable after three of them). A report that HA
-refuses is retried house by house, so one unknown device never blocks the other houses.
+our silence may last (it marks entities unavailable after three of them). All due houses go in
+one call per tick: HA refusing it (400 while HA starts or the integration is not loaded, 500
+when the integration fails) is an outage for the loop, which keeps the results and sends them
+with the next tick's call, never one call per house. The loop only reports houses of farms the
+integration has loaded (`discovery.House.loaded`), so one unloaded farm blocks no other.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-
-from ml_analyzer.ha import HomeAssistantCommandError
-
-_LOGGER = logging.getLogger(__name__)
 
 DOMAIN = "rotem_farm"
 SERVICE = "report_analysis"
@@ -131,38 +129,25 @@ class Publisher:
                 selected[device_id] = report
         return selected
 
+    def sent_devices(self) -> set[str]:
+        """The devices that have been sent a report (and not forgotten)."""
+        return set(self._sent)
+
     def forget(self, device_ids: set[str]) -> None:
         """Drop memory of houses that no longer exist."""
         for device_id in set(self._sent) - device_ids:
             del self._sent[device_id]
 
     async def publish(self, reports: Mapping[str, dict[str, Any]], tick: int) -> int:
-        """Send the due reports; return how many HA accepted.
+        """Send the due reports in one call; return how many were sent.
 
-        Connection and auth errors propagate (the loop backs off and keeps the results); a
-        refusal of the batch is retried one house at a time and the refused houses are logged.
+        Every error propagates (connection, auth, HA refusing the call): nothing is marked sent,
+        so the loop's next call carries these reports again.
         """
         batch = self.due(reports, tick)
         if not batch:
             return 0
-        try:
-            await self._send(list(batch.values()))
-        except HomeAssistantCommandError as err:
-            if len(batch) == 1:
-                _LOGGER.warning("HA refused the analysis of device %s: %s", *batch, err)
-                return 0
-            accepted = 0
-            for device_id, report in batch.items():
-                try:
-                    await self._send([report])
-                except HomeAssistantCommandError as single_error:
-                    _LOGGER.warning(
-                        "HA refused the analysis of device %s: %s", device_id, single_error
-                    )
-                    continue
-                self._sent[device_id] = _Sent(report, tick)
-                accepted += 1
-            return accepted
+        await self._send(list(batch.values()))
         for device_id, report in batch.items():
             self._sent[device_id] = _Sent(report, tick)
         return len(batch)

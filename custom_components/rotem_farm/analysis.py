@@ -35,7 +35,7 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoredExtraDa
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .const import ANALYSIS_STALE_INTERVALS, SUBSYSTEMS
+from .const import ANALYSIS_STALE_INTERVALS, MAX_ANALYSIS_INTERVAL_SECONDS, SUBSYSTEMS
 from .entity import house_identifier, rotem_house_device_info
 
 if TYPE_CHECKING:
@@ -92,13 +92,15 @@ class AnalysisReport:
         """Rebuild a restored report; a damaged or foreign cache entry gives None, not a guess."""
         try:
             received = dt_util.parse_datetime(data["received"])
+            if received is None:
+                return None
             since_text = data.get("since")
             since = dt_util.parse_datetime(since_text) if since_text else None
             subsystem = str(data["subsystem"])
             report = cls(
-                anomaly=bool(data["anomaly"]),
-                anomaly_score=float(data["anomaly_score"]),
-                failure_risk=float(data["failure_risk"]),
+                anomaly=_strict_bool(data["anomaly"]),
+                anomaly_score=_percent(data["anomaly_score"]),
+                failure_risk=_percent(data["failure_risk"]),
                 subsystem=subsystem,
                 explanation=_optional_str(data.get("explanation")),
                 signal=_optional_str(data.get("signal")),
@@ -106,14 +108,16 @@ class AnalysisReport:
                 actual=_optional_float(data.get("actual")),
                 since=since,
                 time_to_failure_hours=_optional_float(data.get("time_to_failure_hours")),
-                received=received,  # type: ignore[arg-type]
-                interval=timedelta(seconds=float(data["interval"])),
+                received=received,
+                interval=timedelta(seconds=_interval_seconds(data["interval"])),
                 watched=_optional_names(data.get("watched")),
                 not_watched=_optional_reasons(data.get("not_watched")),
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             return None
-        if received is None or subsystem not in SUBSYSTEMS or report.interval <= timedelta(0):
+        if subsystem not in SUBSYSTEMS or report.interval <= timedelta(0):
+            return None
+        if report.time_to_failure_hours is not None and report.time_to_failure_hours < 0:
             return None
         return report
 
@@ -138,13 +142,41 @@ def _optional_reasons(value: Any) -> dict[str, str] | None:
     return {str(name): str(reason) for name, reason in value.items()}
 
 
-def _optional_float(value: Any) -> float | None:
-    if value is None:
-        return None
+def _strict_bool(value: Any) -> bool:
+    """A stored verdict is a JSON boolean; ``"garbled"`` must not read as True."""
+    if not isinstance(value, bool):
+        raise TypeError("not a boolean")
+    return value
+
+
+def _finite(value: Any) -> float:
+    """A stored number as the service accepted it: finite (NaN and inf never come back)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError("not a number")
     number = float(value)
     if not math.isfinite(number):
         raise ValueError("not a finite number")
     return number
+
+
+def _percent(value: Any) -> float:
+    """A stored score or risk within the service's 0-100 range."""
+    number = _finite(value)
+    if not 0 <= number <= 100:
+        raise ValueError("not a percentage")
+    return number
+
+
+def _interval_seconds(value: Any) -> float:
+    """A stored interval within the service's bounds (a day at most: no calendar overflow)."""
+    number = _finite(value)
+    if not 1 <= number <= MAX_ANALYSIS_INTERVAL_SECONDS:
+        raise ValueError("interval out of range")
+    return number
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else _finite(value)
 
 
 class AnalysisStore:

@@ -1,4 +1,4 @@
-"""Binary sensors of a Rotem farm: each house's controller alarm and its cloud connection."""
+"""Binary sensors of a Rotem farm: the farm's cloud connection, each house's alarm and link."""
 
 from __future__ import annotations
 
@@ -13,12 +13,18 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .analysis import analysis_binary_sensors
 from .coordinator import RotemFarmCoordinator, RotemFarmSnapshot, ShownReader, ShownState
 from .data import RotemFarmConfigEntry, RotemFarmData
-from .entity import RotemHouseCoordinatorEntity, async_add_houses_as_they_appear
+from .entity import (
+    FARM_MODEL,
+    RotemFarmCoordinatorEntity,
+    RotemHouseCoordinatorEntity,
+    async_add_houses_as_they_appear,
+    farm_device_info,
+)
 from .rotemnet import House
 
 PARALLEL_UPDATES = 0
@@ -53,7 +59,7 @@ BINARY_SENSORS: tuple[RotemBinarySensorDescription, ...] = (
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: RotemFarmConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create each house's binary sensors, and add houses as they appear."""
     data = entry.runtime_data
@@ -66,6 +72,7 @@ async def async_setup_entry(
                 for entity in analysis_binary_sensors(entry, number)
             )
         return
+    async_add_entities([RotemCloudConnectionBinarySensor(coordinator, data)])
 
     def entities_of_house(number: int) -> list[BinarySensorEntity]:
         return [
@@ -77,6 +84,44 @@ async def async_setup_entry(
         ]
 
     async_add_houses_as_they_appear(entry, coordinator, async_add_entities, entities_of_house)
+
+
+class RotemCloudConnectionBinarySensor(RotemFarmCoordinatorEntity, BinarySensorEntity):
+    """Whether Home Assistant reaches the farm through RotemNetWeb (on the farm device).
+
+    On after a poll that worked, off after one that failed (service down, refused, no farm
+    selected). It stays available through an outage: it is the entity that reports it, while
+    every other entity of the farm goes unavailable.
+    """
+
+    _attr_translation_key = "cloud_connection"
+    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(self, coordinator: RotemFarmCoordinator, data: RotemFarmData) -> None:
+        """Bind the sensor to the farm device; any successful poll reads as connected."""
+        super().__init__(
+            coordinator,
+            data,
+            None,
+            "cloud_connection",
+            farm_device_info(
+                coordinator.config_entry,
+                name=coordinator.config_entry.title,
+                model=FARM_MODEL,
+                sw_version=coordinator.data.farm_info.gateway_version,
+            ),
+            read=_polled,
+        )
+
+    def _show(self, shown: ShownState) -> None:
+        """Connected unless the last poll failed (shown None)."""
+        self._attr_is_on = shown is not None
+
+
+def _polled(house: House | None, snapshot: RotemFarmSnapshot) -> bool:
+    """What the cloud connection shows after a poll that worked: connected."""
+    return True
 
 
 class RotemHouseBinarySensor(RotemHouseCoordinatorEntity, BinarySensorEntity):

@@ -16,7 +16,7 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFl
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -41,16 +41,14 @@ from .const import (
     CONF_HOUSES,
     CONF_LINKS,
     CONF_TARGET_AGE,
-    CONF_UPDATE_INTERVAL,
     DEFAULT_BASE_URL,
     DEFAULT_TARGET_AGE,
-    DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     FARM_KIND_MANUAL,
     FARM_KIND_ROTEM,
     LOGGER,
 )
-from .data import API_STYLES, CONF_API_STYLE, DEFAULT_API_STYLE
+from .data import API_STYLES, CONF_API_STYLE, DEFAULT_API_STYLE, RotemFarmConfigEntry
 from .rotemnet import (
     LoginInfo,
     RotemAuthError,
@@ -107,6 +105,17 @@ def _rotem_schema(defaults: Mapping[str, Any]) -> vol.Schema:
     )
 
 
+def link_selector_config(role: str) -> EntitySelectorConfig:
+    """Which entities a house's link of ``role`` may follow (options flow, repair flow)."""
+    if role == "temperature":
+        return EntitySelectorConfig(domain="sensor", device_class="temperature")
+    if role == "humidity":
+        return EntitySelectorConfig(domain="sensor", device_class="humidity")
+    if role == "placement_date":
+        return EntitySelectorConfig(domain="input_datetime")
+    return EntitySelectorConfig(domain=["input_number", "number", "sensor"])
+
+
 def _houses_selector() -> NumberSelector:
     return NumberSelector(
         NumberSelectorConfig(min=1, max=MAX_HOUSES, step=1, mode=NumberSelectorMode.BOX)
@@ -128,47 +137,62 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a farm: a RotemNetWeb account or a farm kept by hand."""
 
     VERSION = 1
-    _last_client: RotemClient
+    # Minor version 2 dropped the polling interval option (async_migrate_entry).
+    MINOR_VERSION = 2
+    _title: str
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: config_entries.ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: RotemFarmConfigEntry) -> RotemFarmOptionsFlow:
         """Options differ by farm kind; one flow handles both."""
         return RotemFarmOptionsFlow()
 
-    def _client(self, data: Mapping[str, Any]) -> RotemClient:
-        return RotemClient(
-            async_get_clientsession(self.hass),
-            data[CONF_USERNAME],
-            data[CONF_PASSWORD],
-            base_url=data[CONF_BASE_URL],
-            api_style=data[CONF_API_STYLE],
-        )
+    async def _async_login(
+        self, data: Mapping[str, Any], *, want_title: bool = False
+    ) -> tuple[LoginInfo | None, str | None]:
+        """Log in with ``data``; return the login or the translated error key.
 
-    async def _async_login(self, data: Mapping[str, Any]) -> tuple[LoginInfo | None, str | None]:
-        """Log in with ``data``; return the login or the translated error key."""
-        client = self._client(data)
-        self._last_client = client
+        The check runs in an aiohttp session of its own, dropped afterwards: the sign-in's
+        session cookie must not land in Home Assistant's shared session (every integration's
+        requests use it) nor outlive the flow. With ``want_title`` the farm's name is read in the
+        same session (``_title``).
+        """
+        session = async_create_clientsession(self.hass, auto_cleanup=False)
         try:
-            return await client.login(), None
-        except RotemNoFarmError:
-            return None, "no_farm"
-        except RotemAuthError:
-            return None, "invalid_auth"
-        except RotemConnectionError:
-            return None, "cannot_connect"
-        except (RotemError, ValueError):
-            LOGGER.exception("Unexpected error while logging in to RotemNetWeb")
-            return None, "unknown"
+            client = RotemClient(
+                session,
+                data[CONF_USERNAME],
+                data[CONF_PASSWORD],
+                base_url=data[CONF_BASE_URL],
+                api_style=data[CONF_API_STYLE],
+            )
+            try:
+                login = await client.login()
+            except RotemNoFarmError:
+                return None, "no_farm"
+            except RotemAuthError:
+                return None, "invalid_auth"
+            except RotemConnectionError:
+                return None, "cannot_connect"
+            except (RotemError, ValueError):
+                LOGGER.exception("Unexpected error while logging in to RotemNetWeb")
+                return None, "unknown"
+            if want_title:
+                self._title = await self._async_farm_title(client, login)
+            return login, None
+        finally:
+            # Home Assistant's sessions share its connection pool: detach, never close.
+            session.detach()
 
-    async def _async_farm_title(self, login: LoginInfo) -> str:
+    @staticmethod
+    async def _async_farm_title(client: RotemClient, login: LoginInfo) -> str:
         """Name the entry after the farm (its alias), not after the person who logs in.
 
         The alias costs one more request, once; when it is missing the account's display name
         or the gateway code stands in.
         """
         try:
-            alias = (await self._last_client.get_farm_info()).alias
+            alias = (await client.get_farm_info()).alias
         except RotemError:
             alias = None
         return alias or login.user_display_name or f"Rotem farm {login.gateway_code}"
@@ -182,12 +206,12 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _flatten(user_input)
-            login, error = await self._async_login(data)
+            login, error = await self._async_login(data, want_title=True)
             if login is not None:
                 await self.async_set_unique_id(login.gateway_code)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=await self._async_farm_title(login),
+                    title=self._title,
                     data={CONF_FARM_KIND: FARM_KIND_ROTEM, **data},
                 )
             errors["base"] = error or "unknown"
@@ -288,7 +312,11 @@ class RotemFarmConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class RotemFarmOptionsFlow(OptionsFlowBase):
-    """Poll cadence and history for accounts; target age for both; sensor links when manual."""
+    """History and house details for accounts; target age for both; sensor links when manual.
+
+    There is no polling interval: it is fixed (Home Assistant's appropriate-polling rule);
+    ``homeassistant.update_entity`` asks for a reading in between.
+    """
 
     def __init__(self) -> None:
         """Start with no answers; manual farms collect links house by house."""
@@ -306,25 +334,12 @@ class RotemFarmOptionsFlow(OptionsFlowBase):
             self._options = {**options, **user_input}
             self._options[CONF_TARGET_AGE] = int(user_input[CONF_TARGET_AGE])
             if not self._manual:
-                self._options[CONF_UPDATE_INTERVAL] = int(user_input[CONF_UPDATE_INTERVAL])
                 return self.async_create_entry(data=self._options)
             self._options[CONF_LINKS] = dict(options.get(CONF_LINKS, {}))
             self._house = 1
             return await self.async_step_house()
         fields: dict[vol.Marker, Any] = {}
         if not self._manual:
-            fields[
-                vol.Required(
-                    CONF_UPDATE_INTERVAL,
-                    default=options.get(
-                        CONF_UPDATE_INTERVAL, int(DEFAULT_UPDATE_INTERVAL.total_seconds() // 60)
-                    ),
-                )
-            ] = NumberSelector(
-                NumberSelectorConfig(
-                    min=1, max=60, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="min"
-                )
-            )
             fields[
                 vol.Required(CONF_FETCH_HISTORY, default=options.get(CONF_FETCH_HISTORY, False))
             ] = BooleanSelector()
@@ -353,12 +368,7 @@ class RotemFarmOptionsFlow(OptionsFlowBase):
             if self._house > int(self.config_entry.data[CONF_HOUSES]):
                 return self.async_create_entry(data=self._options)
         current = links.get(str(self._house), {})
-        selectors = {
-            "temperature": EntitySelectorConfig(domain="sensor", device_class="temperature"),
-            "humidity": EntitySelectorConfig(domain="sensor", device_class="humidity"),
-            "placement_date": EntitySelectorConfig(domain="input_datetime"),
-            "bird_count": EntitySelectorConfig(domain=["input_number", "number", "sensor"]),
-        }
+        selectors = {role: link_selector_config(role) for role in LINK_ROLES}
         return self.async_show_form(
             step_id="house",
             data_schema=vol.Schema(

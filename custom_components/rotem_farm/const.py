@@ -18,13 +18,18 @@ CONF_HOUSES: Final = "houses"  # manual farms: number of houses
 CONF_CAPACITY: Final = "capacity"  # manual farms: birds per house (optional)
 
 # Options
-CONF_UPDATE_INTERVAL: Final = "update_interval"  # minutes
 CONF_TARGET_AGE: Final = "target_age"  # days, for the expected harvest date
 CONF_FETCH_HISTORY: Final = "fetch_history"
 CONF_FETCH_DETAILS: Final = "fetch_details"
 CONF_LINKS: Final = "links"  # manual farms: {house_number: {role: entity_id}}
 
+# Fixed, as Home Assistant's appropriate-polling rule asks: one request per poll returns every
+# house, and the controllers' own values move slowly. Who wants a reading now calls
+# homeassistant.update_entity (docs/integration.md).
 DEFAULT_UPDATE_INTERVAL: Final = timedelta(minutes=5)
+# Removed option (minutes between polls): config entries of minor version 1 may still hold it;
+# async_migrate_entry drops it.
+LEGACY_CONF_UPDATE_INTERVAL: Final = "update_interval"
 DEFAULT_TARGET_AGE: Final = 42
 DEFAULT_BASE_URL: Final = "https://rotemnetweb.com/"
 
@@ -43,3 +48,6 @@ SUBSYSTEMS: Final = (
 )
 # Analysis entities go unavailable when no report came for this many analysis intervals.
 ANALYSIS_STALE_INTERVALS: Final = 3
+# The longest analysis interval a report may announce (s): a day, as services.yaml offers. A
+# bound keeps "stale after three intervals" a time the calendar has (no OverflowError).
+MAX_ANALYSIS_INTERVAL_SECONDS: Final = 86400

@@ -21,7 +21,7 @@ from .coordinator import RotemFarmCoordinator, ShownReader, ShownState
 from .data import RotemFarmData
 
 if TYPE_CHECKING:
-    from homeassistant.helpers.entity_platform import AddEntitiesCallback
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .data import RotemFarmConfigEntry
     from .rotemnet import House
@@ -81,22 +81,40 @@ def remove_house_devices(
     removed outright; before, it could be shared, so only this entry lets go of it. Entities
     of a removed device go with it.
     """
-    farm_id = _farm_id(entry)
     registry = dr.async_get(hass)
     removed: list[int] = []
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        for domain, identifier in device.identifiers:
-            suffix = identifier.removeprefix(f"{farm_id}_")
-            if domain != DOMAIN or suffix == identifier or not suffix.isdigit():
-                continue
-            if int(suffix) in keep:
-                continue
-            if hasattr(device, "config_entry_id"):
-                registry.async_remove_device(device.id)
-            else:
-                registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
-            removed.append(int(suffix))
+        number = house_number_of_device(entry, device)
+        if number is None or number in keep:
+            continue
+        if hasattr(device, "config_entry_id"):
+            registry.async_remove_device(device.id)
+        else:
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+        removed.append(number)
     return removed
+
+
+def house_number_of_device(
+    entry_or_data: RotemFarmConfigEntry | RotemFarmData | ConfigEntry, device: dr.DeviceEntry
+) -> int | None:
+    """The house number of one of the farm's house devices (None: not a house of this farm)."""
+    farm_id = _farm_id(entry_or_data)
+    for domain, identifier in device.identifiers:
+        suffix = identifier.removeprefix(f"{farm_id}_")
+        if domain == DOMAIN and suffix != identifier and suffix.isdigit():
+            return int(suffix)
+    return None
+
+
+def registered_house_numbers(hass: HomeAssistant, entry: ConfigEntry) -> set[int]:
+    """The houses of the entry that have a device (what the last run of HA knew)."""
+    registry = dr.async_get(hass)
+    return {
+        number
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if (number := house_number_of_device(entry, device)) is not None
+    }
 
 
 def farm_device_info(
@@ -293,20 +311,21 @@ class RotemHouseCoordinatorEntity(RotemFarmCoordinatorEntity):
 def async_add_houses_as_they_appear(
     entry: RotemFarmConfigEntry,
     coordinator: RotemFarmCoordinator,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
     entities_of_house: Callable[[int], Iterable[Entity]],
 ) -> None:
     """Add a platform's entities for every house now and for houses that appear later.
 
-    A house that leaves the cloud's answer is forgotten, so it gets its entities again when it
-    comes back (its old device was removed as stale meanwhile).
+    A house missing from the cloud's answer keeps its entities (unavailable) while the
+    coordinator keeps its device; once the device is removed the house is forgotten, so it
+    gets its entities again if it comes back.
     """
     added: set[int] = set()
 
     @callback
     def add_new_houses() -> None:
         current = set(coordinator.data.site.houses)
-        added.intersection_update(current)
+        added.intersection_update(coordinator.kept_houses)
         entities = [
             entity for number in sorted(current - added) for entity in entities_of_house(number)
         ]

@@ -40,10 +40,12 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_state_change_event,
 )
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -59,6 +61,7 @@ from .const import (
 )
 from .entity import RotemFarmEntity, farm_device_info, house_device_info
 from .flock import expected_harvest_date, growth_day_from_placement
+from .issues import async_create_linked_entity_issue, async_delete_linked_entity_issue
 
 if TYPE_CHECKING:
     from homeassistant.helpers.device_registry import DeviceInfo
@@ -74,6 +77,7 @@ LINK_TEMPERATURE: Final = "temperature"
 LINK_HUMIDITY: Final = "humidity"
 LINK_PLACEMENT_DATE: Final = "placement_date"
 LINK_BIRD_COUNT: Final = "bird_count"
+LINK_ROLES: Final = (LINK_TEMPERATURE, LINK_HUMIDITY, LINK_PLACEMENT_DATE, LINK_BIRD_COUNT)
 
 _UNSET: Final[Any] = object()
 
@@ -192,6 +196,50 @@ class ManualFarm:
         for entity_id, targets in tracked.items():
             if (state := self.hass.states.get(entity_id)) is not None:
                 self._apply_helper_state(state, targets)
+        # Linked entities that are gone: checked once everything has started (other
+        # integrations' entities appear during start-up), then on every deletion or rename.
+        self.entry.async_on_unload(async_at_started(self.hass, self._async_check_links))
+        if self._all_links():
+            self.entry.async_on_unload(
+                self.hass.bus.async_listen(
+                    er.EVENT_ENTITY_REGISTRY_UPDATED, self._handle_registry_update
+                )
+            )
+
+    def _all_links(self) -> list[tuple[int, str, str]]:
+        """Every (house, role, entity id) the houses follow."""
+        return [
+            (number, role, entity_id)
+            for number in self.house_numbers
+            for role in LINK_ROLES
+            if (entity_id := self.link(number, role))
+        ]
+
+    @callback
+    def _async_check_links(self, hass: HomeAssistant) -> None:
+        """Raise an issue for each linked entity that does not exist, clear the others'."""
+        registry = er.async_get(hass)
+        for number, role, entity_id in self._all_links():
+            if registry.async_get(entity_id) is None and hass.states.get(entity_id) is None:
+                async_create_linked_entity_issue(hass, self.entry, number, role, entity_id)
+            else:
+                async_delete_linked_entity_issue(hass, self.entry, number, role)
+
+    @callback
+    def _handle_registry_update(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        """A linked entity deleted or renamed: the house would stay unavailable, say so."""
+        data = event.data
+        if data["action"] == "remove":
+            gone, renamed_to = data["entity_id"], None
+        elif data["action"] == "update" and "old_entity_id" in data:
+            gone, renamed_to = data["old_entity_id"], data["entity_id"]
+        else:
+            return
+        for number, role, entity_id in self._all_links():
+            if entity_id == gone:
+                async_create_linked_entity_issue(
+                    self.hass, self.entry, number, role, entity_id, renamed_to=renamed_to
+                )
 
     def flock(self, house_number: int) -> HouseFlock:
         """The current flock state of a house."""
@@ -429,6 +477,7 @@ FLOCK_SENSORS: tuple[FlockSensorEntityDescription, ...] = (
         key="growth_day",
         translation_key="growth_day",
         native_unit_of_measurement=UnitOfTime.DAYS,
+        suggested_display_precision=0,
         value_fn=lambda flock, today, _target: (
             growth_day_from_placement(flock.placement_date, today) if flock.placement_date else None
         ),
@@ -451,6 +500,7 @@ FLOCK_SENSORS: tuple[FlockSensorEntityDescription, ...] = (
         key="bird_count",
         translation_key="bird_count",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda flock, _today, _target: flock.bird_count,
     ),
 )
@@ -530,6 +580,7 @@ LINKED_SENSORS: tuple[LinkedSensorEntityDescription, ...] = (
         translation_key=LINK_TEMPERATURE,
         device_class=SensorDeviceClass.TEMPERATURE,
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
         default_unit_fn=lambda hass: hass.config.units.temperature_unit,
         valid_units=frozenset(unit.value for unit in UnitOfTemperature),
     ),
@@ -538,6 +589,7 @@ LINKED_SENSORS: tuple[LinkedSensorEntityDescription, ...] = (
         translation_key=LINK_HUMIDITY,
         device_class=SensorDeviceClass.HUMIDITY,
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         default_unit_fn=lambda _hass: PERCENTAGE,
         valid_units=frozenset({PERCENTAGE}),
     ),

@@ -17,7 +17,7 @@ from .manual import HouseFlock, ManualFarm, ManualHouseEntity
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddEntitiesCallback
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .data import RotemFarmConfigEntry
 
@@ -64,7 +64,7 @@ NUMBERS: tuple[FlockNumberEntityDescription, ...] = (
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: RotemFarmConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add bird count and capacity per house of a manual farm."""
     manual = entry.runtime_data.manual

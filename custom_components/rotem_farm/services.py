@@ -23,6 +23,7 @@ from .analysis import AnalysisReport
 from .const import (
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
+    MAX_ANALYSIS_INTERVAL_SECONDS,
     SERVICE_END_FLOCK,
     SERVICE_REPORT_ANALYSIS,
     SERVICE_START_FLOCK,
@@ -74,7 +75,7 @@ REPORT_ANALYSIS_SCHEMA: Final = vol.Schema(
     {
         vol.Required(ATTR_REPORTS): vol.All(cv.ensure_list, vol.Length(min=1), [REPORT_SCHEMA]),
         vol.Optional(ATTR_INTERVAL, default=DEFAULT_UPDATE_INTERVAL.total_seconds()): vol.All(
-            _finite_float, vol.Range(min=1)
+            _finite_float, vol.Range(min=1, max=MAX_ANALYSIS_INTERVAL_SECONDS)
         ),
     }
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.influxdb import InfluxServer, influxdb_server
+from devtools.influxdb import InfluxServer
+from tests.support.influxdb import influxdb_server
 
 __all__ = ["InfluxServer", "influxdb_server"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -67,14 +68,28 @@ class FakeFarm:
         return device.id
 
 
-async def setup_fake_farm(hass: HomeAssistant, farm_id: str = "GW1") -> FakeFarm:
-    """A config entry, the farm device and the report_analysis stand-in."""
+async def setup_fake_farm(
+    hass: HomeAssistant, farm_id: str = "GW1", *, service: bool = True
+) -> FakeFarm:
+    """A config entry, the farm device and (unless `service` is False: HA still starting) the
+    report_analysis stand-in (`register_report_analysis`)."""
     entry = MockConfigEntry(domain=DOMAIN, title=f"Farm {farm_id}", unique_id=farm_id)
     entry.add_to_hass(hass)
+    # The analyzer only reports houses of loaded farms (config_entries/get), as the real
+    # service only accepts those.
+    entry.mock_state(hass, ConfigEntryState.LOADED)
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, identifiers={(DOMAIN, farm_id)}, name=f"Farm {farm_id}"
     )
     farm = FakeFarm(hass=hass, entry=entry, farm_id=farm_id)
+    if service:
+        register_report_analysis(farm)
+    return farm
+
+
+def register_report_analysis(farm: FakeFarm) -> None:
+    """The service stand-in: refuses a call naming any device that is not a house."""
+    hass = farm.hass
 
     async def report_analysis(call: ServiceCall) -> None:
         devices = dr.async_get(hass)
@@ -88,4 +103,3 @@ async def setup_fake_farm(hass: HomeAssistant, farm_id: str = "GW1") -> FakeFarm
 
     if not hass.services.has_service(DOMAIN, "report_analysis"):
         hass.services.async_register(DOMAIN, "report_analysis", report_analysis)
-    return farm

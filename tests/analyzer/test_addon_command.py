@@ -24,8 +24,8 @@ import yaml
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
+from devtools.influxdb import InfluxServer
 from tests.analyzer.ha_fixtures import setup_fake_farm
-from tests.support.influxdb import InfluxServer
 
 pytestmark = pytest.mark.influx
 
@@ -47,6 +47,10 @@ def addon_command(options_path: Path) -> list[str]:
     assert words[0] == "exec"
     words = [sys.executable if w == "python3" else w for w in words[1:]]
     words = [str(options_path) if w == "/data/options.json" else w for w in words]
+    # The add-on's health port, moved to a free one: tests run side by side on one machine.
+    from tests.support.influxdb import _free_port
+
+    words = [str(_free_port()) if w == "8099" else w for w in words]
     return [*words, "--once"]
 
 
@@ -146,7 +150,7 @@ async def test_addon_command_runs_one_cycle(
 async def test_addon_command_fails_with_1_when_influxdb_is_down(
     hass: HomeAssistant, hass_client: Any, hass_access_token: str, tmp_path: Path
 ) -> None:
-    from tests.support.influxdb import _free_port
+    from devtools.processes import free_port as _free_port
 
     for component in ("http", "api", "websocket_api", "config"):
         assert await async_setup_component(hass, component, {})
@@ -176,7 +180,7 @@ async def test_addon_command_fails_with_1_when_influxdb_is_down(
 
 async def test_service_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     """The Supervisor stops add-ons with SIGTERM: the loop (here in back-off) ends with 0."""
-    from tests.support.influxdb import _free_port
+    from devtools.processes import free_port as _free_port
 
     options_path = tmp_path / "options.json"
     options_path.write_text(json.dumps({"log_level": "info"}))

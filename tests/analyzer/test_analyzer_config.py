@@ -69,7 +69,7 @@ def test_unreadable_file_names_the_flag(capsys: pytest.CaptureFixture[str], tmp_
     bad = tmp_path / "options.yaml"
     bad.write_text("sensitivity: [unclosed")
     assert main(["run", "--config", str(bad)]) == 2
-    assert "option '--config' is not valid YAML/JSON" in capsys.readouterr().err
+    assert "option '--config' is not valid YAML (line 1)" in capsys.readouterr().err
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:

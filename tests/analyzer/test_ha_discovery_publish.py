@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from ml_analyzer.discovery import discover
-from ml_analyzer.ha import HomeAssistantAuthError, HomeAssistantClient
+from ml_analyzer.ha import HomeAssistantAuthError, HomeAssistantClient, HomeAssistantCommandError
 from ml_analyzer.publisher import Publisher
 
 from tests.analyzer.ha_fixtures import setup_fake_farm
@@ -70,6 +70,23 @@ async def test_discovers_houses_roles_and_units(
     assert house.signals["temperature"].unit == "°C"
     assert house.signals["heaters_running"].unit is None
     assert list(inventory.farms()) == ["GW1"]
+    assert house.loaded
+
+
+async def test_houses_of_a_farm_not_loaded_are_not_publishable(
+    hass: HomeAssistant, ha: HomeAssistantClient
+) -> None:
+    from homeassistant.config_entries import ConfigEntryState
+
+    loaded, failing = await setup_fake_farm(hass), await setup_fake_farm(hass, "GW2")
+    loaded.add_house(1)
+    failing.add_house(1)
+    failing.entry.mock_state(hass, ConfigEntryState.SETUP_RETRY)
+
+    inventory = await discover(ha)
+
+    assert inventory.houses["GW1_1"].loaded
+    assert not inventory.houses["GW2_1"].loaded
 
 
 async def test_new_house_is_found_without_restart(
@@ -124,17 +141,23 @@ async def test_publishes_batch_then_only_changes_and_keepalive(
     assert [r["device_id"] for r in farm.reports[-1]["reports"]] == [house_2]
 
 
-async def test_refused_device_does_not_block_the_other_houses(
+async def test_a_refused_call_is_one_call_and_nothing_counts_as_sent(
     hass: HomeAssistant, ha: HomeAssistantClient
 ) -> None:
     farm = await setup_fake_farm(hass)
     house_1 = farm.add_house(1)
     publisher = Publisher(ha, interval_seconds=300, publish_every=3)
+    reports = {house_1: _report(house_1), "nope": _report("nope")}
 
-    accepted = await publisher.publish({house_1: _report(house_1), "nope": _report("nope")}, 1)
+    with pytest.raises(HomeAssistantCommandError) as refused:
+        await publisher.publish(reports, 1)
 
-    assert accepted == 1
-    assert [r["device_id"] for call in farm.reports for r in call["reports"]] == [house_1]
+    assert refused.value.status == 500
+    assert publisher.calls == 1
+    assert farm.reports == []
+    # Not marked sent: the next call carries the house again (the loop drops unknown devices).
+    assert await publisher.publish({house_1: _report(house_1)}, 1) == 1
+    assert publisher.calls == 2
 
 
 async def test_bad_token_is_an_auth_error(ha_url: str) -> None:

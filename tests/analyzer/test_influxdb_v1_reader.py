@@ -13,7 +13,7 @@ from ml_analyzer.config import InfluxV1Config
 from ml_analyzer.readers import EntityRef, to_points
 from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader, build_query
 
-from tests.support.influxdb import InfluxServer
+from devtools.influxdb import InfluxServer
 
 pytestmark = pytest.mark.influx
 
@@ -184,7 +184,7 @@ async def test_unknown_database_is_a_query_error(influxdb_server: InfluxServer) 
 async def test_unreachable_server_is_unavailable() -> None:
     from ml_analyzer.readers import SourceUnavailableError
 
-    from tests.support.influxdb import _free_port
+    from devtools.processes import free_port as _free_port
 
     config = InfluxV1Config(host="127.0.0.1", port=_free_port())
     async with aiohttp.ClientSession() as session:

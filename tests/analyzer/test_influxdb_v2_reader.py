@@ -141,7 +141,7 @@ async def test_real_client_errors(fake_influx2: tuple[str, list[dict[str, Any]]]
 
 
 async def test_unreachable_server_is_unavailable() -> None:
-    from tests.support.influxdb import _free_port
+    from devtools.processes import free_port as _free_port
 
     config = InfluxV2Config(url=f"http://127.0.0.1:{_free_port()}", token="t", org="o")
     reader = InfluxV2Reader(config)

@@ -67,6 +67,7 @@ class FakeHA:
     def __init__(self, houses: int) -> None:
         self.houses = houses
         self.down = False
+        self.loaded = True
         self.calls: list[dict[str, Any]] = []
 
     async def command(self, command_type: str, **payload: Any) -> Any:
@@ -74,7 +75,16 @@ class FakeHA:
             raise HomeAssistantConnectionError("HA unreachable at http://ha:8123/api")
         numbers = range(1, self.houses + 1)
         if command_type == "config/device_registry/list":
-            return [{"id": f"dev{n}", "identifiers": [["rotem_farm", f"GW1_{n}"]]} for n in numbers]
+            return [
+                {
+                    "id": f"dev{n}",
+                    "identifiers": [["rotem_farm", f"GW1_{n}"]],
+                    "config_entries": ["e1"],
+                }
+                for n in numbers
+            ]
+        if command_type == "config_entries/get":
+            return [{"entry_id": "e1", "state": "loaded" if self.loaded else "setup_retry"}]
         if command_type == "config/entity_registry/list":
             return [
                 {
@@ -370,3 +380,40 @@ def test_merge_points_sorts_and_lets_the_re_read_point_win() -> None:
     assert merge_points(None, new) is new
     empty = (np.array([], dtype=np.int64), np.array([]))
     assert merge_points(old, empty) is old
+
+
+def _updated_times(analyzer: FakeAnalyzer, key: str) -> list[pd.Timestamp]:
+    return [t for houses in analyzer.updates if key in houses for t in houses[key].index]
+
+
+async def test_clock_step_back_never_re_feeds_scored_points() -> None:
+    service, _, _, clock, analyzers = _service()
+    for _ in range(4):
+        assert (await service.tick()).ok
+        clock.now += STEP
+    cursor = service.farms["GW1"].cursor
+    clock.now -= timedelta(hours=1)  # NTP corrects a clock that ran an hour fast
+    for _ in range(16):
+        assert (await service.tick()).ok
+        assert service.farms["GW1"].cursor >= cursor  # the cursor never moves back
+        cursor = service.farms["GW1"].cursor
+        clock.now += STEP
+    times = _updated_times(analyzers[0], "GW1_1")
+    assert len(times) == len(set(times))  # nothing scored twice
+    ordered = sorted(times)
+    assert all(b - a == STEP for a, b in itertools.pairwise(ordered))  # and nothing skipped
+    assert ordered[-1] > pd.Timestamp(T0 + 2 * STEP)
+
+
+async def test_clock_jump_forward_reads_the_whole_interval() -> None:
+    service, _, reader, clock, analyzers = _service(refit_minutes=24 * 60)
+    for _ in range(2):
+        assert (await service.tick()).ok
+        clock.now += STEP
+    before = service.farms["GW1"].cursor
+    clock.now += timedelta(hours=6)  # a host that slept, or a clock set forward
+    assert (await service.tick()).ok
+    assert reader.reads[-1][0] == before  # the read starts where scoring stood
+    times = sorted(_updated_times(analyzers[0], "GW1_2"))
+    assert all(b - a == STEP for a, b in itertools.pairwise(times))  # no skipped interval
+    assert times[-1] >= pd.Timestamp(clock.now - timedelta(minutes=6))

@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from ml_analyzer.discovery import discover
-from ml_analyzer.ha import HomeAssistantClient
+from ml_analyzer.ha import HomeAssistantClient, HomeAssistantCommandError
 from ml_analyzer.publisher import Publisher
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -72,11 +72,16 @@ async def test_discovers_the_integration_houses_and_reports_to_them(
                 "explanation": "Temperature 2.8 °C below set point while 4 heaters run",
                 "signal": "temperature",
             }
-            # A device id that is not a house is refused by HA; the real house still gets its.
+            # The integration's farm is loaded, so its houses are publishable.
+            assert all(house.loaded for house in houses)
+            # A device id that is not a house makes HA refuse the whole call (one call, 500,
+            # nothing applied); the loop only sends discovered houses of loaded farms.
             bogus = {**report, "device_id": "not-a-house"}
-            accepted = await publisher.publish(
-                {first.device_id: report, "not-a-house": bogus}, tick=1
-            )
+            with pytest.raises(HomeAssistantCommandError) as refused:
+                await publisher.publish({first.device_id: report, "not-a-house": bogus}, tick=1)
+            assert refused.value.status == 500
+            assert publisher.calls == 1
+            accepted = await publisher.publish({first.device_id: report}, tick=1)
         finally:
             await ha.close()
     await hass.async_block_till_done()

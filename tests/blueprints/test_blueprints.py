@@ -371,11 +371,11 @@ async def test_temperature_missing_reading_is_not_out_of_band(
 
 @pytest.fixture
 async def connection_entities(blueprint_hass: HomeAssistant, farm: FakeFarm) -> tuple[str, str]:
-    """The farm's and house 6's connection sensors, both on."""
+    """The farm's cloud connection and house 6's controller connection, both on."""
     farm_device = farm.device("G1", "Test farm")
     house_device = farm.device("G1_6", "House 6")
     farm_connection = farm.entity(
-        "binary_sensor", "G1_connection", "farm_connection", farm_device, "connectivity"
+        "binary_sensor", "G1_cloud_connection", "farm_cloud_connection", farm_device, "connectivity"
     )
     house_connection = farm.entity(
         "binary_sensor", "G1_6_connection", "house_6_connection", house_device, "connectivity"
@@ -441,10 +441,38 @@ async def test_offline_short_blip_gives_no_message_at_all(
     assert calls == []
 
 
+async def test_offline_farm_cloud_connection_names_the_farm(
+    blueprint_hass: HomeAssistant,
+    connection_entities: tuple[str, str],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """RotemNetWeb unreachable: the farm's cloud connection is off, the farm is named."""
+    farm_connection, _ = connection_entities
+    await setup_blueprint_automation(
+        blueprint_hass,
+        "offline.yaml",
+        {
+            "connection_sensors": list(connection_entities),
+            "offline_minutes": 10,
+            "include_unavailable": False,
+            "notify_service": NOTIFY,
+        },
+    )
+    calls = async_mock_service(blueprint_hass, "notify", "farm_phone")
+    await _set(blueprint_hass, farm_connection, "off")
+    await _advance(blueprint_hass, freezer, 11)
+    await _set(blueprint_hass, farm_connection, "on")
+    await blueprint_hass.async_block_till_done()
+    assert [call.data["title"] for call in calls] == [
+        "Test farm is offline",
+        "Test farm is back online",
+    ]
+
+
 @pytest.mark.parametrize(
     ("include_unavailable", "expected_titles"),
     [
-        (True, ["Test farm is offline", "Test farm is back online"]),
+        (True, ["House 6 is offline", "House 6 is back online"]),
         (False, []),
     ],
 )
@@ -455,8 +483,11 @@ async def test_offline_unavailable_counts_only_when_chosen(
     include_unavailable: bool,
     expected_titles: list[str],
 ) -> None:
-    """No data from the cloud (unavailable) is an outage only if the user says so."""
-    farm_connection, _ = connection_entities
+    """No data from the cloud (a house sensor unavailable) is an outage only if the user says so.
+
+    The farm's cloud connection reports the same outage as off, whatever is chosen here.
+    """
+    _, house_connection = connection_entities
     await setup_blueprint_automation(
         blueprint_hass,
         "offline.yaml",
@@ -468,8 +499,8 @@ async def test_offline_unavailable_counts_only_when_chosen(
         },
     )
     calls = async_mock_service(blueprint_hass, "notify", "farm_phone")
-    await _set(blueprint_hass, farm_connection, "unavailable")
+    await _set(blueprint_hass, house_connection, "unavailable")
     await _advance(blueprint_hass, freezer, 12)
-    await _set(blueprint_hass, farm_connection, "on")
+    await _set(blueprint_hass, house_connection, "on")
     await blueprint_hass.async_block_till_done()
     assert [call.data["title"] for call in calls] == expected_titles

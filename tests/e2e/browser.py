@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.ha_process import stop_process_group
+from devtools.processes import stop_process_group
 
 CHROMIUM_FLAGS = (
     "--headless",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_socket  # type: ignore[import-untyped]
 
-from scripts.demo_runner import DemoStack, StackSettings
+from devtools.stack import DemoStack, StackSettings
 
 
 @pytest.fixture(autouse=True)
@@ -62,8 +62,8 @@ class Stack:
 def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """InfluxDB + simulator + HA with both farms + blueprint automations (no analyzer loop).
 
-    Like the demo, the Rotem entry polls every minute (set through its options flow), so an
-    outage shows within the test.
+    Like the demo, the Rotem farm is read every minute (an automation calling
+    homeassistant.update_entity), so an outage shows within the test.
 
     The scenario's heater failure (farm 1, house 3) happened 90 minutes before the stack started
     and the two days of heater wear before it are in InfluxDB's history, so one analyzer pass

@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from scripts.demo_runner import MANUAL_FARM_NAME, is_number, slug
+from devtools import REPO_ROOT
+from devtools.flows import MANUAL_FARM_NAME
+from devtools.houses import is_number, slug
+from devtools.processes import wait_until
 from tests.e2e.browser import Browser, chromium_binary, log_in_with_tokens
 from tests.e2e.conftest import Stack
-from tests.support.ha_process import REPO_ROOT, wait_until
 
 pytestmark = pytest.mark.e2e
 

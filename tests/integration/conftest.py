@@ -6,7 +6,6 @@ import json
 from collections.abc import Generator, Mapping
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
 
@@ -28,8 +27,8 @@ from custom_components.rotem_farm.rotemnet import (
     SiteSnapshot,
 )
 from custom_components.rotem_farm.rotemnet.parsing import parse_farm_info, parse_site
+from tests.captures import CAPTURES
 
-CAPTURES = Path(__file__).parents[2].parent / "shared" / "rotem-captures"
 GATEWAY = "GW-0001"
 
 
@@ -45,7 +44,8 @@ async def setup_entry(
     if options is not None:
         hass.config_entries.async_update_entry(entry, options=options)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # The history and house pages of the first poll are fetched in the background.
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def with_house(site: SiteSnapshot, house: House) -> SiteSnapshot:
@@ -62,7 +62,7 @@ async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int
     """Move the clock on so the coordinator's timer fires, and wait for the writes."""
     freezer.tick(timedelta(minutes=minutes))
     async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> str:

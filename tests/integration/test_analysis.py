@@ -357,6 +357,17 @@ def test_report_round_trip_and_damaged_cache() -> None:
         {"expected": "nan"},
         {"anomaly_score": None},
         {"received": None},
+        # Numbers the service would refuse must not come back through the cache either.
+        {"anomaly_score": float("nan")},
+        {"anomaly_score": "nan"},
+        {"failure_risk": float("inf")},
+        {"failure_risk": 150},
+        {"anomaly_score": True},
+        {"interval": 1e308},
+        {"interval": float("inf")},
+        {"interval": 86401},
+        {"time_to_failure_hours": -1},
+        {"anomaly": "false"},
     ):
         damaged = {**stored_report(received.isoformat()), **damage}
         assert AnalysisReport.from_dict(damaged) is None

@@ -16,7 +16,6 @@ from custom_components.rotem_farm.const import (
     CONF_FETCH_HISTORY,
     CONF_LINKS,
     CONF_TARGET_AGE,
-    CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
 from custom_components.rotem_farm.rotemnet import (
@@ -235,14 +234,13 @@ async def test_reconfigure_manual(hass: HomeAssistant) -> None:
 
 
 async def test_options_rotem(hass: HomeAssistant, rotem_entry: MockConfigEntry) -> None:
-    """Interval, history, house details and target age are stored as typed options."""
+    """History, house details and target age are stored as typed options; no poll interval."""
     rotem_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(rotem_entry.entry_id)
     assert result["step_id"] == "init"
     schema = result["data_schema"]
     assert schema is not None
     assert set(schema.schema) == {
-        CONF_UPDATE_INTERVAL,
         CONF_FETCH_HISTORY,
         CONF_FETCH_DETAILS,
         CONF_TARGET_AGE,
@@ -250,7 +248,6 @@ async def test_options_rotem(hass: HomeAssistant, rotem_entry: MockConfigEntry) 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_UPDATE_INTERVAL: 10.0,
             CONF_FETCH_HISTORY: True,
             CONF_FETCH_DETAILS: True,
             CONF_TARGET_AGE: 38.0,
@@ -258,7 +255,6 @@ async def test_options_rotem(hass: HomeAssistant, rotem_entry: MockConfigEntry) 
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert rotem_entry.options == {
-        CONF_UPDATE_INTERVAL: 10,
         CONF_FETCH_HISTORY: True,
         CONF_FETCH_DETAILS: True,
         CONF_TARGET_AGE: 38,

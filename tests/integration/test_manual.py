@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
@@ -375,6 +375,22 @@ async def test_edits_saved_on_unload_and_reloaded(
     assert state_of(hass, "sensor", 2, "placement_date").state == "2026-10-30"
 
     await async_remove_manual_store(hass, entry)
+    await hass.async_block_till_done()
+    assert STORAGE_KEY not in hass_storage
+
+
+async def test_removal_right_after_an_edit_leaves_no_store(
+    hass: HomeAssistant, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
+) -> None:
+    """A manual farm removed within the save delay of an edit stays removed."""
+    entry = manual_entry()
+    await setup_entry(hass, entry)
+    await set_placement(hass, 2, "2026-10-30")
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert STORAGE_KEY not in hass_storage
+    freezer.tick(timedelta(seconds=30))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert STORAGE_KEY not in hass_storage
 

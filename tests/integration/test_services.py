@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -340,14 +341,35 @@ async def test_report_analysis_schema_errors(
         {"reports": [], "interval": 300},
         {"reports": [{"device_id": "x", **VALID_REPORT}], "interval": 0},
         {"reports": [{"device_id": "x", **VALID_REPORT}], "interval": "often"},
+        # Beyond a day: "stale after three intervals" would leave the calendar.
+        {"reports": [{"device_id": "x", **VALID_REPORT}], "interval": 1e308},
+        {"reports": [{"device_id": "x", **VALID_REPORT}], "interval": 86401},
+        {"reports": [{"device_id": "x", **VALID_REPORT}], "interval": "inf"},
     ],
 )
 async def test_report_analysis_call_schema(
     hass: HomeAssistant, manual_farm: MockConfigEntry, data: dict[str, Any]
 ) -> None:
-    """At least one report and a positive interval."""
+    """At least one report and an interval from a second to a day."""
     with pytest.raises(vol.Invalid):
         await call(hass, SERVICE_REPORT_ANALYSIS, data)
+
+
+async def test_report_analysis_longest_interval(
+    hass: HomeAssistant, manual_farm: MockConfigEntry
+) -> None:
+    """A day is the longest interval: accepted, and its report goes stale three days later."""
+    await call(
+        hass,
+        SERVICE_REPORT_ANALYSIS,
+        {
+            "reports": [{"device_id": device_id_of(hass, f"{FARM_ID}_1"), **VALID_REPORT}],
+            "interval": 86400,
+        },
+    )
+    report = manual_farm.runtime_data.analysis.latest(1)
+    assert report is not None
+    assert report.stale_at - report.received == timedelta(days=3)
 
 
 async def test_report_analysis_accepts_a_single_mapping(

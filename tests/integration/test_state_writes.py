@@ -15,7 +15,7 @@ from unittest.mock import MagicMock
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.homeassistant import SERVICE_UPDATE_ENTITY
-from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, STATE_OFF, STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -118,7 +118,8 @@ async def test_outage_and_recovery_reach_every_entity(
     site: SiteSnapshot,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """An outage makes every polled entity unavailable; the recovery brings each one back."""
+    """An outage makes every polled entity unavailable but the farm's cloud connection, which
+    reports it (off); the recovery brings each one back."""
     await setup_entry(hass, rotem_entry)
     await poll(hass, freezer)
     polled = _poll_entities(hass, rotem_entry)
@@ -134,7 +135,11 @@ async def test_outage_and_recovery_reach_every_entity(
 
     mock_client.get_site.side_effect = RotemConnectionError("down")
     await poll(hass, freezer)
-    assert {_state(hass, entity_id).state for entity_id in polled} == {STATE_UNAVAILABLE}
+    cloud = "binary_sensor.green_valley_cloud_connection"
+    assert _state(hass, cloud).state == STATE_OFF
+    assert {_state(hass, entity_id).state for entity_id in polled if entity_id != cloud} == {
+        STATE_UNAVAILABLE
+    }
     assert {entity_id: _state(hass, entity_id).state for entity_id in analysis} == analysis
 
     mock_client.get_site.side_effect = None
@@ -217,12 +222,12 @@ async def test_house_that_returns_is_followed_again(
     site: SiteSnapshot,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A house that vanished and came back gets new entities that follow its values."""
+    """A house missing from one answer is unavailable, then its entities follow it again."""
     await setup_entry(hass, rotem_entry)
     without_1 = replace(site, houses={n: h for n, h in site.houses.items() if n != 1})
     mock_client.get_site.return_value = without_1
     await poll(hass, freezer)
-    assert hass.states.get(TEMPERATURE_1) is None
+    assert _state(hass, TEMPERATURE_1).state == STATE_UNAVAILABLE
     mock_client.get_site.return_value = site
     await poll(hass, freezer)
     assert _state(hass, TEMPERATURE_1).state == "30.0"

@@ -9,7 +9,7 @@ from typing import Any
 import homeassistant.const
 import pytest
 
-from scripts.translations import EN, STRINGS, render
+from devtools.translations import EN, STRINGS, render
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "rotem_farm"
 

@@ -120,6 +120,32 @@ def _deprecated(use: HaName) -> str | None:
     return str(getattr(marker, "breaks_in_ha_version", None) or "a future release")
 
 
+# Names the integration must import, not merely may: the typing core's CI checks (platforms take
+# AddConfigEntryEntitiesCallback), the repair issues and their fix flow, and the pressure units
+# the running release accepts. Being imported, each is then checked to exist in the running
+# release like every other name, so the newest release (scripts/newest_ha) must have them too.
+ENTITIES_CALLBACK = ("homeassistant.helpers.entity_platform", "AddConfigEntryEntitiesCallback")
+REQUIRED_NAMES = {
+    ENTITIES_CALLBACK,
+    ("homeassistant.helpers", "issue_registry"),
+    ("homeassistant.helpers.issue_registry", "async_create_issue"),
+    ("homeassistant.helpers.issue_registry", "async_delete_issue"),
+    ("homeassistant.components.repairs", "RepairsFlow"),
+    ("homeassistant.helpers.start", "async_at_started"),
+    ("homeassistant.components.sensor.const", "DEVICE_CLASS_UNITS"),
+}
+PLATFORMS = {"binary_sensor", "button", "date", "number", "sensor"}
+
+
+def test_required_names_are_imported() -> None:
+    """The names the integration's typing rests on are among its imports, where needed."""
+    uses = _all_ha_names()
+    imported = {(use.module, use.name) for use in uses}
+    assert imported >= REQUIRED_NAMES, REQUIRED_NAMES - imported
+    importers = {Path(use.file).stem for use in uses if (use.module, use.name) == ENTITIES_CALLBACK}
+    assert importers >= PLATFORMS, PLATFORMS - importers
+
+
 def test_integration_imports_homeassistant_names() -> None:
     """The scan sees the integration's imports (an empty scan would check nothing)."""
     modules = {use.module for use in _all_ha_names()}

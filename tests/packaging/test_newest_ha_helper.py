@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.newest_ha_lib.helper import (
+from devtools.newest_ha import (
     find_mirror,
     group_requirements,
     junit_summary,

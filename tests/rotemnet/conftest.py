@@ -1,15 +1,29 @@
-"""Fixtures of the RotemNetWeb client tests: a fake cloud on a loopback socket."""
+"""Fixtures of the RotemNetWeb client tests: a fake cloud on a loopback socket.
+
+Every test here is scanned for secrets: each log line it causes (at DEBUG) and each exception
+it catches through ``secret_scan.raises`` must not show the fake cloud's username, password,
+tokens or any session cookie.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.rotemnet.fakecloud import FakeCloud
+from tests.rotemnet.fakecloud import COOKIE_PREFIX, SECRETS, FakeCloud
+from tests.support.secrets import SecretScan, secret_scan_fixture
+
+_scan = secret_scan_fixture(*SECRETS, COOKIE_PREFIX)
+
+
+@pytest.fixture(autouse=True)
+def secret_scan(caplog: pytest.LogCaptureFixture) -> Iterator[SecretScan]:
+    """The secret scan of every client test (checked when the test has finished)."""
+    yield from _scan(caplog)
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-CAPTURES = Path(__file__).parents[2] / ".." / "shared" / "rotem-captures"
+from tests.captures import CAPTURES
 
 USERNAME = "farmer@example.com"
 PASSWORD = "pw-TOP-secret-7731!"
@@ -25,7 +24,10 @@ USER_TOKEN = "eyJ-USER-TOKEN-4f1c9e"
 CONNECTION_TOKEN = "conn-TOKEN-8d2b77"
 GATEWAY = "GW-12345"
 HOST_PATH = "/Host6_V1/"
-SECRETS = (PASSWORD, USER_TOKEN, CONNECTION_TOKEN)
+COOKIE_PREFIX = "sess-COOKIE-"
+"""Every session cookie the fake cloud hands out starts with this (then a counter)."""
+SECRETS = (USERNAME, PASSWORD, USER_TOKEN, CONNECTION_TOKEN)
+"""What must never show in a log line or an exception (with any cookie)."""
 
 
 @functools.cache
@@ -172,7 +174,7 @@ class FakeCloud:
                 )
             )
         self.session_counter += 1
-        self.session_id = f"sess-COOKIE-{self.session_counter}"
+        self.session_id = f"{COOKIE_PREFIX}{self.session_counter}"
         response = self.json_response(self.login_body)
         if self.set_cookie:
             response.set_cookie("ASP.NET_SessionId", self.session_id, httponly=True, path="/")

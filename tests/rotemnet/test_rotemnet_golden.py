@@ -21,13 +21,14 @@ from custom_components.rotem_farm.rotemnet.parsing import (
     parse_house_details,
     parse_site,
 )
-from tests.rotemnet.fakecloud import CAPTURES, capture_response
+from tests.captures import CAPTURES
+from tests.rotemnet.fakecloud import capture_response
 
 ALL_CAPTURES = sorted(path.name for path in CAPTURES.glob("*.json"))
 
 
 def test_every_capture_is_present() -> None:
-    """The fixture path resolves (repo's parent holds shared/) and all ten files are there."""
+    """The repository's copy of the captures (tests/fixtures) holds all ten files."""
     assert len(ALL_CAPTURES) == 10
 
 

@@ -12,7 +12,7 @@ import json
 import logging
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -35,17 +35,20 @@ from custom_components.rotem_farm.rotemnet import (
 )
 from tests.rotemnet.fakecloud import (
     CONNECTION_TOKEN,
+    COOKIE_PREFIX,
     GATEWAY,
     PASSWORD,
     SECRETS,
     USER_TOKEN,
     USERNAME,
     FakeCloud,
+    Recorded,
     base_url,
     capture_response,
     envelope,
     login_payload,
 )
+from tests.support.secrets import SecretScan
 
 
 class SleepRecorder:
@@ -202,11 +205,13 @@ async def test_cookie_refreshed_when_the_service_sets_a_new_one(
     assert client.stats.logins == 1
 
 
-async def test_no_cookie_no_cookie_header(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_no_cookie_no_cookie_header(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """When the service sets no cookie, none is invented."""
     cloud.set_cookie = False
     client, _ = make_client(http, server)
-    with pytest.raises(RotemAuthError):
+    with secret_scan.raises(RotemAuthError):
         await client.get_site()
     assert cloud.calls("GetSiteControllersInfo")[0].cookies == {}
 
@@ -263,35 +268,35 @@ async def test_redirect_of_a_call_gets_one_relogin(
 
 
 async def test_persistent_redirect_is_an_outage(
-    cloud: FakeCloud, server: TestServer, http: Any
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
 ) -> None:
     """Still redirected after the fresh login: a connection problem, not bad credentials."""
     client, _ = make_client(http, server)
     cloud.add("GetSiteControllersInfo", redirect(), redirect())
-    with pytest.raises(RotemConnectionError, match="redirected"):
+    with secret_scan.raises(RotemConnectionError, match="redirected"):
         await client.get_site()
     assert client.stats.logins == 2
 
 
 async def test_redirected_login_is_an_outage(
-    cloud: FakeCloud, server: TestServer, http: Any
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
 ) -> None:
     """A login sent to a maintenance page is an outage, not a refusal."""
     cloud.add("Login", redirect("/maintenance.html"))
     client, _ = make_client(http, server)
-    with pytest.raises(RotemConnectionError) as caught:
+    with secret_scan.raises(RotemConnectionError) as caught:
         await client.login()
     assert not isinstance(caught.value, RotemAuthError)
 
 
 async def test_persistent_expiry_is_an_auth_error_without_a_storm(
-    cloud: FakeCloud, server: TestServer, http: Any
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
 ) -> None:
     """Still expired after the fresh login -> RotemAuthError; exactly two logins, two calls."""
     client, _ = make_client(http, server)
     expired = envelope(None, isSucceed=False, isInSession=False)
     cloud.add("GetSiteControllersInfo", answer(cloud, expired), answer(cloud, expired))
-    with pytest.raises(RotemAuthError) as caught:
+    with secret_scan.raises(RotemAuthError) as caught:
         await client.get_site()
     assert not isinstance(caught.value, RotemSessionExpiredError)
     assert client.stats.logins == 2
@@ -311,10 +316,12 @@ async def test_concurrent_calls_log_in_once(
     assert len(cloud.calls("Login")) == 2
 
 
-async def test_bad_credentials(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_bad_credentials(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """isSucceed false on Login -> RotemAuthError; nothing else is called."""
     client, _ = make_client(http, server, password="wrong")
-    with pytest.raises(RotemAuthError, match="Login failed"):
+    with secret_scan.raises(RotemAuthError, match="Login failed"):
         await client.get_site()
     assert [request.path.rsplit("/", 1)[-1] for request in cloud.requests] == ["Login"]
     assert client.gateway_code is None
@@ -322,31 +329,35 @@ async def test_bad_credentials(cloud: FakeCloud, server: TestServer, http: Any) 
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_login_http_refusal(
-    cloud: FakeCloud, server: TestServer, http: Any, status: int
+    cloud: FakeCloud, server: TestServer, http: Any, status: int, secret_scan: SecretScan
 ) -> None:
     """A login refused at HTTP level is bad credentials too."""
     cloud.add("Login", raw_answer("no", status=status, content_type="text/plain"))
     client, _ = make_client(http, server)
-    with pytest.raises(RotemAuthError, match=str(status)):
+    with secret_scan.raises(RotemAuthError, match=str(status)):
         await client.login()
 
 
-async def test_login_without_farm(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_login_without_farm(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """A login without connection token -> RotemNoFarmError."""
     cloud.login_body = envelope(login_payload(FarmConnectionInfo={}))
     client, _ = make_client(http, server)
-    with pytest.raises(RotemNoFarmError):
+    with secret_scan.raises(RotemNoFarmError):
         await client.login()
 
 
-async def test_is_succeed_false(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_is_succeed_false(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """A logical failure carries the service's message, without a re-login."""
     failure = envelope(
         None, isSucceed=False, ErrorObj={"ErrorCode": 12, "ErrorMessage": "Gateway offline"}
     )
     cloud.add("GetSiteControllersInfo", answer(cloud, failure))
     client, _ = make_client(http, server)
-    with pytest.raises(RotemApiError, match="Gateway offline"):
+    with secret_scan.raises(RotemApiError, match="Gateway offline"):
         await client.get_site()
     assert client.stats.logins == 1
 
@@ -364,13 +375,13 @@ async def test_bom_and_response_obj_spelling(
 
 
 async def test_html_503_retried_then_connection_error(
-    cloud: FakeCloud, server: TestServer, http: Any
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
 ) -> None:
     """503 with an HTML page: two back-offs (1 s, 2 s), then RotemConnectionError."""
     page = raw_answer("<html><body>Service Unavailable</body></html>", status=503)
     cloud.add("GetSiteControllersInfo", page, page, page)
     client, sleeper = make_client(http, server)
-    with pytest.raises(RotemConnectionError) as caught:
+    with secret_scan.raises(RotemConnectionError) as caught:
         await client.get_site()
     assert not isinstance(caught.value, RotemRateLimitError)
     assert sleeper.delays == [1.0, 2.0]
@@ -402,6 +413,8 @@ async def test_429_honours_retry_after_up_to_a_cap(
     http: Any,
     retry_after: str,
     expected_delay: float,
+    *,
+    secret_scan: SecretScan,
 ) -> None:
     """Retry-After (seconds or date, capped at 5 s here) replaces the back-off step."""
     throttled = raw_answer(
@@ -409,7 +422,7 @@ async def test_429_honours_retry_after_up_to_a_cap(
     )
     cloud.add("GetSiteControllersInfo", throttled, throttled, throttled)
     client, sleeper = make_client(http, server)
-    with pytest.raises(RotemRateLimitError) as caught:
+    with secret_scan.raises(RotemRateLimitError) as caught:
         await client.get_site()
     assert sleeper.delays[0] == expected_delay
     assert len(sleeper.delays) == 2
@@ -419,13 +432,13 @@ async def test_429_honours_retry_after_up_to_a_cap(
 
 
 async def test_503_with_retry_after_is_rate_limit(
-    cloud: FakeCloud, server: TestServer, http: Any
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
 ) -> None:
     """A 503 that says when to come back is throttling, and says so."""
     busy = raw_answer("busy", status=503, headers={"Retry-After": "2"})
     cloud.add("GetSiteControllersInfo", busy, busy, busy)
     client, sleeper = make_client(http, server)
-    with pytest.raises(RotemRateLimitError):
+    with secret_scan.raises(RotemRateLimitError):
         await client.get_site()
     assert sleeper.delays == [2.0, 2.0]
 
@@ -440,44 +453,54 @@ async def test_other_statuses_are_not_retried(
     http: Any,
     status: int,
     error: type[Exception],
+    *,
+    secret_scan: SecretScan,
 ) -> None:
     """5xx other than 503 and 4xx fail at once: no retry storm."""
     cloud.add("GetSiteControllersInfo", raw_answer("<html>oops</html>", status=status))
     client, sleeper = make_client(http, server)
-    with pytest.raises(error):
+    with secret_scan.raises(error):
         await client.get_site()
     assert sleeper.delays == []
     assert len(cloud.calls("GetSiteControllersInfo")) == 1
 
 
-async def test_unknown_operation_404(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_unknown_operation_404(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """A wrong address (404 page) is a connection problem, not a parse problem."""
     client, _ = make_client(http, server)
     await client.login()
-    with pytest.raises(RotemConnectionError, match="404"):
+    with secret_scan.raises(RotemConnectionError, match="404"):
         await client._call("NoSuchOperation", {}, lambda data: data)
 
 
-async def test_html_with_status_200(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_html_with_status_200(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """A maintenance page served with 200 is an outage."""
     cloud.add("GetSiteControllersInfo", raw_answer("\n  <!DOCTYPE html><html></html>"))
     client, _ = make_client(http, server)
-    with pytest.raises(RotemConnectionError, match="HTML"):
+    with secret_scan.raises(RotemConnectionError, match="HTML"):
         await client.get_site()
 
 
-async def test_invalid_json(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_invalid_json(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """A cut-off JSON answer is a parse error."""
     cloud.add(
         "GetSiteControllersInfo",
         raw_answer('{"reponseObj": {"FarmHouses": [', content_type="application/json"),
     )
     client, _ = make_client(http, server)
-    with pytest.raises(RotemParseError):
+    with secret_scan.raises(RotemParseError):
         await client.get_site()
 
 
-async def test_timeout(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_timeout(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """A service that does not answer within request_timeout -> RotemConnectionError."""
     release = asyncio.Event()
 
@@ -489,17 +512,17 @@ async def test_timeout(cloud: FakeCloud, server: TestServer, http: Any) -> None:
     client, _ = make_client(http, server, request_timeout=0.3)
     await client.login()
     try:
-        with pytest.raises(RotemConnectionError, match="in time"):
+        with secret_scan.raises(RotemConnectionError, match="in time"):
             await client.get_site()
     finally:
         release.set()
 
 
-async def test_connection_refused(http: Any) -> None:
+async def test_connection_refused(http: Any, secret_scan: SecretScan) -> None:
     """Nothing listening -> RotemConnectionError."""
     with socket_free_port() as port:
         client = RotemClient(http, USERNAME, PASSWORD, base_url=f"http://127.0.0.1:{port}")
-    with pytest.raises(RotemConnectionError):
+    with secret_scan.raises(RotemConnectionError):
         await client.login()
 
 
@@ -594,10 +617,12 @@ async def test_house_details_request(cloud: FakeCloud, server: TestServer, http:
     assert params["CommandID"] == "0"
 
 
-async def test_answer_for_another_house(cloud: FakeCloud, server: TestServer, http: Any) -> None:
+async def test_answer_for_another_house(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
     """The capture is house 1: asking for house 3 and getting house 1 is refused."""
     client, _ = make_client(http, server)
-    with pytest.raises(RotemParseError, match="house 3"):
+    with secret_scan.raises(RotemParseError, match="house 3"):
         await client.get_house_details(3)
 
 
@@ -689,6 +714,17 @@ FAILURE_PATHS: dict[str, Callable[[FakeCloud], None]] = {
         "GetSiteControllersInfo", answer(cloud, envelope({"FarmHouses": LEAKY}))
     ),
     "rnbl failure": lambda cloud: None,
+    "login refused, username in capitals": lambda cloud: relogin_refused(
+        cloud,
+        answer(
+            cloud,
+            envelope(
+                None,
+                isSucceed=False,
+                ErrorObj={"ErrorCode": 1, "ErrorMessage": f"no user {USERNAME.upper()}"},
+            ),
+        ),
+    ),
 }
 
 
@@ -699,11 +735,14 @@ async def test_no_secret_in_errors_or_logs(
     http: Any,
     caplog: pytest.LogCaptureFixture,
     path: str,
+    *,
+    secret_scan: SecretScan,
 ) -> None:
-    """Whatever fails, neither the password nor a token nor the cookie appears anywhere.
+    """Whatever fails, neither the username, the password, a token nor the cookie shows.
 
     The server here echoes every secret in its messages; the client must mask them all.
     Login failures happen on the re-login, when the client already holds tokens and a cookie.
+    ``secret_scan`` also reads every chained exception, even one ``from None`` hides.
     """
     caplog.set_level(logging.DEBUG)
     FAILURE_PATHS[path](cloud)
@@ -711,13 +750,143 @@ async def test_no_secret_in_errors_or_logs(
     if path.startswith("login"):
         await client.get_site()
     call = client.get_house_details(2) if path == "rnbl failure" else client.get_site()
-    with pytest.raises(RotemError) as caught:
+    with secret_scan.raises(RotemError) as caught:
         await call
     rendered = "".join(traceback.format_exception(caught.value))
-    leaked = [*SECRETS, *(f"sess-COOKIE-{n}" for n in range(1, 4))]
+    leaked = [*SECRETS, *(f"{COOKIE_PREFIX}{n}" for n in range(1, 4))]
     for secret in leaked:
         assert secret not in str(caught.value)
         assert secret not in repr(caught.value)
         assert secret not in rendered
         assert secret not in caplog.text
     assert json.dumps(caught.value.args)  # the error stays a plain, serialisable message
+
+
+async def test_masked_error_keeps_no_chained_error(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
+    """A masked copy drops its cause and its context: both quote the unmasked server text.
+
+    Without this an error tracker, or ``traceback`` with a context shown, would print the
+    original message, username and password included.
+    """
+    relogin_refused(cloud, answer(cloud, leaky_failure(isSucceed=False)))
+    client, _ = make_client(http, server)
+    await client.get_site()
+    with secret_scan.raises(RotemAuthError, match=r"login refused: bad request \*\*\*") as caught:
+        await client.get_site()
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+
+
+async def test_clean_error_keeps_its_cause(
+    cloud: FakeCloud, server: TestServer, http: Any, secret_scan: SecretScan
+) -> None:
+    """An error naming no secret keeps its chain, which tells what went wrong underneath."""
+    cloud.add("GetSiteControllersInfo", raw_answer('{"x": ', content_type="text/plain"))
+    client, _ = make_client(http, server)
+    with secret_scan.raises(RotemParseError) as caught:
+        await client.get_site()
+    assert isinstance(caught.value.__cause__, RotemParseError)
+    assert isinstance(caught.value.__cause__.__cause__, ValueError)
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the tokens may go
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def elsewhere(socket_enabled: None) -> AsyncIterator[tuple[TestServer, list[Recorded]]]:
+    """A second server, reached as ``localhost``: another host name than the fake cloud's.
+
+    It records every request, so a test can show no token and no cookie was sent to it.
+    """
+    received: list[Recorded] = []
+
+    async def record(request: web.Request) -> web.Response:
+        received.append(Recorded(request.path, dict(request.headers), dict(request.cookies), None))
+        return web.json_response(envelope({}))
+
+    app = web.Application()
+    app.router.add_route("POST", "/{tail:.*}", record)
+    other = TestServer(app, host="127.0.0.1", port=0)
+    await other.start_server()
+    yield other, received
+    await other.close()
+
+
+@pytest.mark.parametrize(
+    "web_server_url",
+    [
+        "http://localhost:{port}/Host6_V1/",
+        "//localhost:{port}/Host6_V1/",
+        "https://rotemnetweb.example/Host6_V1/",
+    ],
+)
+async def test_tokens_never_follow_a_web_server_url_to_another_host(
+    cloud: FakeCloud,
+    server: TestServer,
+    http: Any,
+    elsewhere: tuple[TestServer, list[Recorded]],
+    web_server_url: str,
+    *,
+    secret_scan: SecretScan,
+) -> None:
+    """A login answer naming another host is refused before any service call is sent."""
+    other, received = elsewhere
+    url = web_server_url.format(port=other.port)
+    cloud.login_body = envelope(login_payload(WebServerUrl=url))
+    client, _ = make_client(http, server)
+    with secret_scan.raises(RotemParseError, match="another host"):
+        await client.get_site()
+    assert received == []
+    assert [call.path.rsplit("/", 1)[-1] for call in cloud.requests] == ["Login"]
+    assert client.gateway_code is None
+
+
+async def test_web_server_url_on_the_same_host_and_another_port_is_followed(
+    cloud: FakeCloud,
+    server: TestServer,
+    http: Any,
+    elsewhere: tuple[TestServer, list[Recorded]],
+) -> None:
+    """The same host (a cookie's scope) on another port and the configured scheme is fine."""
+    other, received = elsewhere
+    cloud.login_body = envelope(
+        login_payload(WebServerUrl=f"http://127.0.0.1:{other.port}/Host6_V1/")
+    )
+    client, _ = make_client(http, server)
+    login = await client.login()
+    assert login.web_server_url == f"http://127.0.0.1:{other.port}/Host6_V1/"
+    with pytest.raises(RotemParseError):
+        await client.get_site()  # the recorder's empty answer is no site
+    assert [call.headers["userToken"] for call in received] == [USER_TOKEN]
+
+
+@pytest.mark.parametrize(
+    ("base", "web_server_url", "followed"),
+    [
+        ("https://rotemnetweb.com/", "https://rotemnetweb.com/Host6_V1/", True),
+        ("https://rotemnetweb.com/", "https://ROTEMNETWEB.com:8443/Host6_V1/", True),
+        ("https://rotemnetweb.com/", "http://rotemnetweb.com/Host6_V1/", False),
+        ("https://rotemnetweb.com/", "https://rotemnetweb.com.evil.example/Host6_V1/", False),
+        ("https://rotemnetweb.com/", "https://evil.example/rotemnetweb.com/", False),
+        ("https://rotemnetweb.com/", "https://rotemnetweb.com@evil.example/", False),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/Host1_V1/", True),
+        ("http://127.0.0.1:8080/", "https://127.0.0.1/Host1_V1/", True),
+        ("http://127.0.0.1:8080/", "http://localhost:8080/Host1_V1/", False),
+    ],
+)
+def test_which_web_server_urls_are_followed(base: str, web_server_url: str, followed: bool) -> None:
+    """Only the configured host, over https or over the configured URL's own scheme.
+
+    The check on its own, for the addresses no test server here can stand for (https, a
+    public host); the tests above run it over a real login.
+    """
+    client = RotemClient(None, USERNAME, PASSWORD, base_url=base)  # type: ignore[arg-type]
+    if followed:
+        client._check_web_server_url(web_server_url)
+    else:
+        with pytest.raises(RotemParseError, match=r"another host|not https"):
+            client._check_web_server_url(web_server_url)

@@ -25,6 +25,7 @@ from custom_components.rotem_farm.rotemnet import (
 )
 from simulator.scenario import FarmOptions, Scenario
 from simulator.server import Simulation, SimulatorServer
+from tests.support.secrets import SecretScan
 
 START = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
 
@@ -154,14 +155,15 @@ async def test_expired_session_means_exactly_one_relogin(
 
 
 async def test_wrong_password_is_an_auth_error_without_the_password(
-    sim: SimulatorServer, http: aiohttp.ClientSession
+    sim: SimulatorServer, http: aiohttp.ClientSession, secret_scan: SecretScan
 ) -> None:
+    secret_scan.add_secrets("s3cret-Wrong")
     client = _client(http, sim, password="s3cret-Wrong")
-    with pytest.raises(RotemAuthError) as caught:
+    with secret_scan.raises(RotemAuthError) as caught:
         await client.login()
     assert "s3cret-Wrong" not in str(caught.value)
     sim.simulation.add_fault({"kind": "wrong_password", "farm": 1, "duration": "1h"})
-    with pytest.raises(RotemAuthError):
+    with secret_scan.raises(RotemAuthError):
         await _client(http, sim).get_site()
     assert sim.simulation.counters.logins == 0
 

@@ -184,6 +184,8 @@ def test_demo_heater_fails_after_a_few_hours_and_the_alarm_follows() -> None:
         {"events": [{"kind": "bom", "when": "1h"}]},
         {"events": [{"kind": "bom", "at": "1h", "duration": "soon"}]},
         {"farm_options": [{"farm": 1, "units": "cubits"}]},
+        {"events": [{"kind": "house_missing", "farm": 1}]},
+        {"events": [{"kind": "unit_change", "params": {"units": "cubits"}}]},
         {"colour": "red"},
     ],
 )

@@ -214,6 +214,64 @@ async def test_outage_bom_and_malformed_answers(
     assert answer["isSucceed"] is False, "an unknown user meets no farm's outage"
 
 
+async def test_house_missing_from_one_answer(
+    sim_server: SimulatorServer, http: aiohttp.ClientSession
+) -> None:
+    """A partial answer: the house is absent from FarmHouses and the comparison, once."""
+    login, cookie = await _login(http, sim_server)
+
+    def houses(raw: bytes) -> tuple[list[int], set[str]]:
+        payload = json.loads(raw)["reponseObj"]
+        numbers = [house["HouseNumber"] for house in payload["FarmHouses"]]
+        keys = set(payload["DicComparisonItems"]["Temperature_Current"])
+        return numbers, keys
+
+    sim_server.simulation.add_fault({"kind": "house_missing", "house": 2, "params": {"count": 1}})
+    _, raw = await _call(http, sim_server, login, cookie, "GetSiteControllersInfo")
+    numbers, keys = houses(raw)
+    assert numbers == [1, 3]
+    assert "House2" not in keys
+    assert {"House1", "House3"} <= keys
+    _, raw = await _call(http, sim_server, login, cookie, "GetSiteControllersInfo")
+    assert houses(raw)[0] == [1, 2, 3], "the fault's budget was one answer"
+    # Farm 2 is not concerned by a fault of farm 1.
+    sim_server.simulation.add_fault({"kind": "house_missing", "farm": 1, "house": 3})
+    answer, cookie2 = await _login(http, sim_server, prmUsername="farm2")
+    _, raw = await _call(http, sim_server, answer, cookie2, "GetSiteControllersInfo")
+    assert houses(raw)[0] == [1, 2, 3]
+
+
+async def test_unit_change_switches_every_answer(
+    sim_server: SimulatorServer, http: aiohttp.ClientSession
+) -> None:
+    """The account switches to imperial: settings, signs and values all follow at once."""
+    login, cookie = await _login(http, sim_server)
+
+    async def answer(operation: str, body: Any = None) -> dict[str, Any]:
+        _, raw = await _call(http, sim_server, login, cookie, operation, body=body)
+        payload: dict[str, Any] = json.loads(raw)["reponseObj"]
+        return payload
+
+    def temperature(site: dict[str, Any]) -> float:
+        return float(site["DicComparisonItems"]["Temperature_Current"]["House1"])
+
+    celsius = temperature(await answer("GetSiteControllersInfo"))
+    sim_server.simulation.add_fault({"kind": "unit_change", "farm": 1})
+    fahrenheit = temperature(await answer("GetSiteControllersInfo"))
+    assert fahrenheit == pytest.approx(celsius * 1.8 + 32, abs=0.2)
+    settings = (await answer("JsGlobals_GetJsGlobals"))["UserInfo"]["UnitConverterSettings"]
+    assert settings["TemperatureUnit"] == 1
+    page = await answer(
+        "RNBL_GetCommandData",
+        {"prmGetCommandDataParams": {"CommandID": "0", "HouseNumber": "1", "RoomNumber": -1}},
+    )
+    assert page["dsData"]["General_View"][0]["Average_Temperature_Sign"] == "F°"
+    async with http.get(sim_server.base_url + "_sim/status") as response:
+        assert (await response.json())["farms"][0]["units"] == "imperial"
+    sim_server.simulation.faults.clear()
+    assert temperature(await answer("GetSiteControllersInfo")) == pytest.approx(celsius, abs=0.1)
+
+
 async def test_control_endpoints(sim_server: SimulatorServer, http: aiohttp.ClientSession) -> None:
     login, cookie = await _login(http, sim_server)
     await _call(http, sim_server, login, cookie, "GetSiteControllersInfo")
@@ -250,7 +308,7 @@ async def test_control_endpoints(sim_server: SimulatorServer, http: aiohttp.Clie
 
 
 def test_a_scenario_pinned_in_the_past_runs_on_the_wall_clock() -> None:
-    """demo_runner writes ``start: <stack start>``: a restart must carry on, not replay."""
+    """The demo stack writes ``start: <stack start>``: a restart must carry on, not replay."""
     origin = datetime.now(UTC) - timedelta(hours=5)
     scenario = Scenario(farms=1, houses=1, start=origin)
     simulation = Simulation(scenario)

@@ -6,6 +6,12 @@ entities at once: one query per measurement and window, `entity_id =~ /^(a|b|c)$
 entity and domain — a farm of 400 houses is a handful of queries, not thousands. The answer is
 requested chunked and parsed chunk by chunk into numpy arrays, so a 14-day window of millions of
 points never exists as one JSON document or as millions of Python lists.
+
+Every document of the answer is checked against InfluxDB's shape (`parse_document`,
+`parse_series`): anything else (a JSON list, `tags` that are not an object, rows that are not
+`[time, value]`) is `SourceAnswerError`. A value that is not a number (a string such as "on", a
+null) is a gap, like the recorder reader's non-numeric states; values are then cleaned per role
+(`readers.keep_plausible`).
 """
 
 from __future__ import annotations
@@ -22,14 +28,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ml_analyzer.config import InfluxV1Config
+from ml_analyzer.config import InfluxV1Config, mask_url, without_userinfo
 from ml_analyzer.readers import (
+    CONNECT_ERRORS,
     EntityRef,
     Points,
+    SourceAnswerError,
     SourceQueryError,
     SourceUnavailableError,
     anchored_regex,
+    connect_reason,
     influx_measurement,
+    keep_plausible,
     points_series,
     to_points,
 )
@@ -82,6 +92,91 @@ async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         yield buffer
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def parse_document(document: Any) -> list[dict[str, Any]]:
+    """The series of one JSON document of a (chunked) InfluxQL answer.
+
+    An `error` (of the document or of a statement) is the server refusing the query:
+    `SourceQueryError`. A document not shaped as InfluxDB's: `SourceAnswerError`.
+    """
+    if not isinstance(document, dict):
+        raise SourceAnswerError("InfluxDB sent an unexpected answer (not a JSON object)")
+    if document.get("error"):
+        raise SourceQueryError(f"InfluxDB: {str(document['error'])[:300]}")
+    statements = document.get("results") or []
+    if not isinstance(statements, list):
+        raise SourceAnswerError("InfluxDB sent an unexpected answer ('results' is not a list)")
+    found: list[dict[str, Any]] = []
+    for statement in statements:
+        if not isinstance(statement, dict):
+            raise SourceAnswerError("InfluxDB sent an unexpected answer (a result is no object)")
+        if statement.get("error"):
+            raise SourceQueryError(f"InfluxDB: {str(statement['error'])[:300]}")
+        series = statement.get("series") or []
+        if not isinstance(series, list) or not all(isinstance(item, dict) for item in series):
+            raise SourceAnswerError("InfluxDB sent an unexpected answer ('series' malformed)")
+        found.extend(series)
+    return found
+
+
+def parse_series(series: dict[str, Any]) -> tuple[str, str, npt.NDArray[np.float64]]:
+    """(entity_id tag, domain tag, rows as an (n, 2) array of epoch ms and value) of one series.
+
+    Rows are `[time, value]` (we select one field): the whole block is converted at once when
+    it is clean; otherwise row by row, where a value that is not a number becomes NaN (dropped
+    later: a gap) and a row that is not `[number, value]` is `SourceAnswerError`.
+    """
+    tags = series.get("tags")
+    if tags is None:
+        tags = {}
+    if not isinstance(tags, dict):
+        raise SourceAnswerError("InfluxDB sent an unexpected answer ('tags' is not an object)")
+    object_id, domain = tags.get("entity_id", ""), tags.get("domain", "")
+    if not isinstance(object_id, str) or not isinstance(domain, str):
+        raise SourceAnswerError("InfluxDB sent an unexpected answer (a tag is not a string)")
+    values = series.get("values")
+    if values is None:
+        values = []
+    if not isinstance(values, list):
+        raise SourceAnswerError("InfluxDB sent an unexpected answer ('values' is not a list)")
+    try:
+        rows = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        rows = _rows_one_by_one(values)
+    if rows.size == 0:
+        return object_id, domain, np.empty((0, 2))
+    if (
+        rows.ndim != 2
+        or rows.shape[1] != 2
+        or not all(isinstance(row, list) and _number(row[0]) for row in (values[0], values[-1]))
+    ):
+        rows = _rows_one_by_one(values)
+    if not bool(np.isfinite(rows[:, 0]).all()):
+        raise SourceAnswerError("InfluxDB sent an unexpected answer (a time is not finite)")
+    return object_id, domain, rows
+
+
+def _rows_one_by_one(values: list[Any]) -> npt.NDArray[np.float64]:
+    rows = np.empty((len(values), 2))
+    for position, row in enumerate(values):
+        if not isinstance(row, list) or len(row) != 2 or not _number(row[0]):
+            raise SourceAnswerError(
+                "InfluxDB sent an unexpected answer (a row is not [time, value])"
+            )
+        try:
+            rows[position, 0] = float(row[0])
+        except OverflowError:
+            raise SourceAnswerError("InfluxDB sent an unexpected answer (time overflows)") from None
+        try:
+            rows[position, 1] = float(row[1]) if _number(row[1]) else np.nan
+        except OverflowError:
+            rows[position, 1] = np.nan
+    return rows
+
+
 class InfluxV1Reader:
     """Reads HA's InfluxDB 1.x database; `queries` counts the HTTP queries sent."""
 
@@ -93,6 +188,9 @@ class InfluxV1Reader:
         self._auth = (
             aiohttp.BasicAuth(config.username, config.password) if config.username else None
         )
+        # Credentials in the URL serve when no username is set; with one, aiohttp would refuse
+        # both at once (a ValueError), so the explicit username wins.
+        self._url = without_userinfo(config.url) if config.username else config.url
         self.queries = 0
 
     async def read(
@@ -145,21 +243,20 @@ class InfluxV1Reader:
         query = build_query(measurement, list(by_object_id), start, end)
         chunks: dict[str, list[npt.NDArray[np.float64]]] = defaultdict(list)
         async for series in self._query(query):
-            tags = series.get("tags") or {}
-            object_id = tags.get("entity_id", "")
-            entity_id = by_tags.get((object_id, tags.get("domain", "")))
-            if entity_id is None and not tags.get("domain") and len(by_object_id[object_id]) == 1:
+            object_id, domain, rows = parse_series(series)
+            entity_id = by_tags.get((object_id, domain))
+            if entity_id is None and not domain and len(by_object_id[object_id]) == 1:
                 entity_id = by_object_id[object_id][0]
-            values = series.get("values") or []
-            if entity_id is None or not values:
+            if entity_id is None or not len(rows):
                 continue
-            chunks[entity_id].append(np.asarray(values, dtype=np.float64).reshape(-1, 2))
+            chunks[entity_id].append(rows)
+        refs = {entity.entity_id: entity for entity in entities}
         result: dict[str, Points] = {}
         for entity_id, parts in chunks.items():
             points = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            points = points[np.isfinite(points[:, 1])]
-            if len(points):
-                result[entity_id] = to_points(points[:, 0], points[:, 1])
+            found = keep_plausible(refs[entity_id], to_points(points[:, 0], points[:, 1]))
+            if len(found[0]):
+                result[entity_id] = found
         return result
 
     async def _query(self, query: str) -> AsyncIterator[dict[str, Any]]:
@@ -171,15 +268,22 @@ class InfluxV1Reader:
             "chunked": "true",
             "chunk_size": str(CHUNK_POINTS),
         }
+        where = mask_url(self._config.url)
         try:
-            async with self._session.post(
-                f"{self._config.url}/query",
+            response = await self._session.post(
+                f"{self._url}/query",
                 params=params,
                 data={"q": query},
                 auth=self._auth,
                 timeout=QUERY_TIMEOUT,
                 ssl=self._config.verify_ssl,
-            ) as response:
+            )
+        except CONNECT_ERRORS as err:
+            raise SourceUnavailableError(
+                f"InfluxDB unreachable at {where}: {connect_reason(err)}"
+            ) from None
+        try:
+            async with response:
                 if response.status in (401, 403):
                     raise SourceQueryError(
                         f"InfluxDB rejected the credentials for database "
@@ -188,25 +292,24 @@ class InfluxV1Reader:
                 if response.status >= 500:
                     raise SourceUnavailableError(f"InfluxDB answered {response.status}")
                 if response.status >= 400:
-                    text = (await response.text())[:300]
+                    text = " ".join((await response.text(errors="replace")).split())[:300]
                     raise SourceQueryError(
                         f"InfluxDB refused the query ({response.status}): {text}"
                     )
                 async for line in _lines(response):
-                    document = json.loads(line)
-                    if document.get("error"):
-                        raise SourceQueryError(f"InfluxDB: {document['error']}")
-                    for statement in document.get("results") or ():
-                        if statement.get("error"):
-                            raise SourceQueryError(f"InfluxDB: {statement['error']}")
-                        for series in statement.get("series") or ():
-                            yield series
+                    try:
+                        document = json.loads(line)
+                    except ValueError:
+                        raise SourceAnswerError(
+                            f"InfluxDB at {where} sent an answer that is not JSON "
+                            f"({response.content_type})"
+                        ) from None
+                    for series in parse_document(document):
+                        yield series
         except (aiohttp.ClientError, TimeoutError) as err:
             raise SourceUnavailableError(
-                f"InfluxDB unreachable at {self._config.url}: {type(err).__name__}"
+                f"InfluxDB unreachable at {where}: {type(err).__name__}"
             ) from None
-        except ValueError as err:
-            raise SourceUnavailableError(f"InfluxDB sent an unreadable answer: {err}") from None
 
     async def close(self) -> None:
         """Nothing to release: the HTTP session belongs to the caller."""

@@ -5,30 +5,54 @@ measurement (or the default), tag `entity_id` without the domain, tag `domain`, 
 `value`. One Flux query per measurement and window selects every wanted entity with a regex.
 The answer is Flux's annotated CSV, parsed here by column name (tables may repeat headers and
 annotations), so the parsing is tested against recorded answers without a 2.x server.
+
+A `_time` that is not an RFC 3339 moment makes the answer `SourceAnswerError` (the source is
+not what it claims to be); a `_value` that is not a number is a gap, and values are cleaned per
+role (`readers.keep_plausible`: NaN, ±inf and 1e308 never reach the detectors).
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 import pandas as pd
 
-from ml_analyzer.config import InfluxV2Config
+from ml_analyzer.config import InfluxV2Config, mask_url, without_userinfo
 from ml_analyzer.readers import (
+    CONNECT_ERRORS,
     EntityRef,
+    SourceAnswerError,
     SourceQueryError,
     SourceUnavailableError,
     anchored_regex,
+    connect_reason,
     influx_measurement,
-    to_series,
+    keep_plausible,
+    points_series,
+    to_points,
 )
 
 QueryFunction = Callable[[str], Awaitable[str]]
+# Flux writes `_time` as RFC 3339 in UTC with up to nine fractional digits; an offset is
+# accepted too. Anything else ("now", "NaT", a number) is not a time Flux sends.
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def parse_time(text: str) -> float:
+    """Epoch milliseconds of a Flux `_time`, or `SourceAnswerError`."""
+    if not RFC3339.fullmatch(text):
+        raise SourceAnswerError("InfluxDB 2.x sent a _time that is not an RFC 3339 time")
+    try:
+        return float(pd.Timestamp(text).value / 1e6)
+    except (ValueError, OverflowError):
+        raise SourceAnswerError("InfluxDB 2.x sent a _time that is not a valid moment") from None
 
 
 def flux_string(text: str) -> str:
@@ -59,8 +83,11 @@ def parse_annotated_csv(text: str) -> dict[tuple[str, str], tuple[list[float], l
     """(entity_id tag, domain tag) → (epoch ms, values) from Flux annotated CSV.
 
     Every table starts with annotation rows (`#datatype`, `#group`, `#default`) and a header
-    row; a Flux runtime error arrives as a table with an `error` column.
+    row; a Flux runtime error arrives as a table with an `error` column. Values are returned
+    as sent (non-finite ones too): the reader cleans them per role.
     """
+    if not isinstance(text, str):
+        raise SourceAnswerError("InfluxDB 2.x sent an answer that is not text")
     points: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     header: list[str] | None = None
     for row in csv.reader(text.splitlines()):
@@ -75,17 +102,17 @@ def parse_annotated_csv(text: str) -> dict[tuple[str, str], tuple[list[float], l
             continue
         record = dict(zip(header, row, strict=False))
         if "error" in header:
-            raise SourceQueryError(f"InfluxDB 2.x query failed: {record.get('error', '')}")
+            raise SourceQueryError(f"InfluxDB 2.x query failed: {record.get('error', '')[:300]}")
         time_text, value_text = record.get("_time", ""), record.get("_value", "")
         if not time_text or not value_text:
             continue
+        stamp = parse_time(time_text)
         try:
             value = float(value_text)
         except ValueError:
             continue
-        moment = pd.Timestamp(time_text)
         key = (record.get("entity_id", ""), record.get("domain", ""))
-        points[key][0].append(moment.value / 1e6)
+        points[key][0].append(stamp)
         points[key][1].append(value)
     return dict(points)
 
@@ -106,8 +133,10 @@ class InfluxV2Reader:
         from influxdb_client.rest import ApiException
 
         if self._client is None:
+            # The token authenticates; `user:password@` in the URL would make aiohttp refuse
+            # the request (two kinds of credentials), so it is dropped.
             self._client = InfluxDBClientAsync(
-                url=self._config.url,
+                url=without_userinfo(self._config.url),
                 token=self._config.token,
                 org=self._config.org,
                 verify_ssl=self._config.verify_ssl,
@@ -148,8 +177,11 @@ class InfluxV2Reader:
                 match = by_tags.get((object_id, domain))
                 if match is None and not domain and len(by_object_id[object_id]) == 1:
                     match = by_object_id[object_id][0]
-                if match is not None and times:
-                    result[match.entity_id] = to_series(match.entity_id, times, values)
+                if match is None or not times:
+                    continue
+                found = keep_plausible(match, to_points(times, values))
+                if len(found[0]):
+                    result[match.entity_id] = points_series(match.entity_id, found)
         return result
 
     async def _run(self, flux: str) -> str:
@@ -159,9 +191,9 @@ class InfluxV2Reader:
             return await query(flux)
         except (SourceQueryError, SourceUnavailableError):
             raise
-        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        except CONNECT_ERRORS as err:
             raise SourceUnavailableError(
-                f"InfluxDB 2.x unreachable at {self._config.url}: {type(err).__name__}"
+                f"InfluxDB 2.x unreachable at {mask_url(self._config.url)}: {connect_reason(err)}"
             ) from None
 
     async def close(self) -> None:

@@ -14,6 +14,7 @@ from .exceptions import (
     RotemNoFarmError,
     RotemParseError,
     RotemRateLimitError,
+    RotemResponseTooLargeError,
     RotemSessionExpiredError,
 )
 from .models import (
@@ -29,6 +30,7 @@ from .models import (
     HouseMode,
     LoginInfo,
     Mortality,
+    Readings,
     SiteSnapshot,
     TemperatureSensorLocation,
     TemperatureUnit,
@@ -50,6 +52,7 @@ __all__ = [
     "HouseMode",
     "LoginInfo",
     "Mortality",
+    "Readings",
     "RotemApiError",
     "RotemAuthError",
     "RotemClient",
@@ -58,6 +61,7 @@ __all__ = [
     "RotemNoFarmError",
     "RotemParseError",
     "RotemRateLimitError",
+    "RotemResponseTooLargeError",
     "RotemSessionExpiredError",
     "SiteSnapshot",
     "TemperatureSensorLocation",

@@ -4,8 +4,10 @@ One client serves one account (one farm). It logs in lazily, keeps the server se
 itself (the injected aiohttp session's cookie jar may be shared by several farms, and aiohttp's
 default jar ignores cookies of IP hosts such as a local simulator), logs in again once when the
 service says the session is gone, and backs off a bounded number of times when the service asks
-it to slow down. Every failure leaves as a :class:`~.exceptions.RotemError`; no message and no
-log line ever carries the password, a token or the session cookie.
+it to slow down. Every failure leaves as a :class:`~.exceptions.RotemError`; no message, no
+chained exception and no log line ever carries the username, the password, a token or the
+session cookie. The tokens and the cookie go only to the configured host (see
+:meth:`RotemClient._check_web_server_url`).
 
 Large answers (the site answer is ~114 KB, the farm facts ~480 KB) are decoded, checked and
 parsed in the running loop's default executor, in one job, so a host polling many farms does not
@@ -21,12 +23,15 @@ import functools
 import json
 import logging
 import math
+import re
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
-from typing import Final, Literal, NoReturn
+from typing import Final, Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -37,6 +42,7 @@ from .exceptions import (
     RotemError,
     RotemParseError,
     RotemRateLimitError,
+    RotemResponseTooLargeError,
     RotemSessionExpiredError,
 )
 from .models import (
@@ -79,6 +85,11 @@ _RETRY_STATUSES: Final = frozenset({429, 503})
 _REDACTED: Final = "***"
 # Answers at least this large are decoded and parsed off the event loop (see the module doc).
 DEFAULT_EXECUTOR_MIN_BYTES: Final = 32 * 1024
+# No answer is read past this. The largest real answer (JsGlobals) is ~440 KB and the site answer
+# grows by ~16 KB a house (99 KB for 6), so 8 MiB is 19 times the largest and fits a farm of a few
+# hundred houses, while a runaway answer (300 MB took 570 MiB before failing) stops early.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+_READ_CHUNK_BYTES: Final = 64 * 1024
 
 
 class _RedirectedError(RotemSessionExpiredError):
@@ -93,6 +104,8 @@ class RotemClient:
     budget); a ``Retry-After`` header replaces the wait, capped at ``max_retry_after``.
     Answers of at least ``executor_min_bytes`` bytes are decoded and parsed in the running
     loop's default executor (``None``: always on the loop, e.g. for a caller without one).
+    No answer is read past ``max_response_bytes`` (after decompression): a larger one is a
+    :class:`~.exceptions.RotemResponseTooLargeError`.
     """
 
     def __init__(
@@ -107,6 +120,7 @@ class RotemClient:
         retry_delays: tuple[float, ...] = (1.0, 2.0),
         max_retry_after: float = 10.0,
         executor_min_bytes: int | None = DEFAULT_EXECUTOR_MIN_BYTES,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if api_style not in _LOGIN_PATHS:
             raise ValueError(f"unknown api_style {api_style!r}")
@@ -119,10 +133,12 @@ class RotemClient:
         self._retry_delays = retry_delays
         self._max_retry_after = max_retry_after
         self._executor_min_bytes = executor_min_bytes
+        self._max_response_bytes = max_response_bytes
         self._login_result: LoginResult | None = None
         self._session_cookie: str | None = None
-        # Every secret this client has held, so an echo of an old token is masked too.
-        self._secrets: set[str] = {password} if password else set()
+        # Every secret this client has held, so an echo of an old token is masked too. The
+        # username is one: an echo of it (an e-mail address) would name the farmer in logs.
+        self._secrets: set[str] = {secret for secret in (username, password) if secret}
         self._login_generation = 0
         self._login_lock = asyncio.Lock()
         self._units: Units | None = None
@@ -246,6 +262,23 @@ class RotemClient:
 
     async def _login_now(self) -> LoginResult:
         """POST the credentials; the caller holds the login lock."""
+        self._login_result = None
+        self._logins += 1
+        try:
+            result = await self._request_login()
+        except RotemError as err:
+            failure = self._scrubbed(err)
+        else:
+            self._login_result = result
+            self._secrets.update((result.user_token, result.connection_token))
+            self._login_generation += 1
+            _LOGGER.debug("Logged in to gateway %s (%s)", result.gateway_code, self._api_style)
+            return result
+        # Raised here, outside the handler, so a masked copy gets no ``__context__``.
+        raise failure
+
+    async def _request_login(self) -> LoginResult:
+        """The Login request and its answer, checked but not yet kept."""
         body = {
             "prmUsername": self._username,
             "prmPassword": self._password,
@@ -259,20 +292,33 @@ class RotemClient:
             "userLanguage": "ENGLISH",
         }
         url = self._base_url + _LOGIN_PATHS[self._api_style]
-        self._login_result = None
-        self._logins += 1
-        try:
-            data = await self._post("Login", url, body, headers, _as_decoded, login=True)
-            result = parse_login(
-                data, self._base_url, fallback_path=_FALLBACK_WEB_PATHS[self._api_style]
-            )
-        except RotemError as err:
-            self._raise_scrubbed(err)
-        self._login_result = result
-        self._secrets.update((result.user_token, result.connection_token))
-        self._login_generation += 1
-        _LOGGER.debug("Logged in to gateway %s (%s)", result.gateway_code, self._api_style)
+        data = await self._post("Login", url, body, headers, _as_decoded, login=True)
+        result = parse_login(
+            data, self._base_url, fallback_path=_FALLBACK_WEB_PATHS[self._api_style]
+        )
+        self._check_web_server_url(result.web_server_url)
         return result
+
+    def _check_web_server_url(self, url: str) -> None:
+        """Refuse a ``WebServerUrl`` that would carry the tokens and cookie elsewhere.
+
+        Service calls carry both tokens and the session cookie, so they may go only to the
+        host the user configured, over https or over the configured URL's own scheme (plain
+        http only where the user chose it, e.g. a local simulator). The port may differ: a
+        cookie is bound to a host, not to a port, so another port adds no exposure.
+        """
+        base = urlsplit(self._base_url)
+        target = urlsplit(url)
+        if target.hostname != base.hostname:
+            raise RotemParseError(
+                "the login answer sends service calls to another host; refused, so the "
+                "tokens and the session cookie stay with the configured host"
+            )
+        if target.scheme not in ("https", base.scheme):
+            raise RotemParseError(
+                f"the login answer sends service calls over {target.scheme}, not https; "
+                "refused, so the tokens and the session cookie are not sent in clear"
+            )
 
     # ----------------------------------------------------------------------------------------
     # Requests
@@ -285,24 +331,32 @@ class RotemClient:
         decoded (off the loop for a large answer), so it must not touch the loop.
         """
         try:
-            login = await self._ensure_login()
-            generation = self._login_generation
-            try:
-                return await self._service_request(login, operation, body, parse)
-            except RotemSessionExpiredError:
-                _LOGGER.debug("%s: session expired, logging in again", operation)
-            await self._relogin(generation)
-            login = await self._ensure_login()
-            try:
-                return await self._service_request(login, operation, body, parse)
-            except _RedirectedError:
-                raise RotemConnectionError(
-                    f"{operation}: still redirected after a fresh login"
-                ) from None
-            except RotemSessionExpiredError:
-                raise RotemAuthError(f"{operation}: the service refused a fresh session") from None
+            return await self._call_with_relogin(operation, body, parse)
         except RotemError as err:
-            self._raise_scrubbed(err)
+            failure = self._scrubbed(err)
+        # Raised here, outside the handler, so a masked copy gets no ``__context__``.
+        raise failure
+
+    async def _call_with_relogin[T](
+        self, operation: str, body: object, parse: Callable[[object], T]
+    ) -> T:
+        """The call, and once more after a fresh login if the session had expired."""
+        login = await self._ensure_login()
+        generation = self._login_generation
+        try:
+            return await self._service_request(login, operation, body, parse)
+        except RotemSessionExpiredError:
+            _LOGGER.debug("%s: session expired, logging in again", operation)
+        await self._relogin(generation)
+        login = await self._ensure_login()
+        try:
+            return await self._service_request(login, operation, body, parse)
+        except _RedirectedError:
+            raise RotemConnectionError(
+                f"{operation}: still redirected after a fresh login"
+            ) from None
+        except RotemSessionExpiredError:
+            raise RotemAuthError(f"{operation}: the service refused a fresh session") from None
 
     async def _service_request[T](
         self, login: LoginResult, operation: str, body: object, parse: Callable[[object], T]
@@ -354,7 +408,7 @@ class RotemClient:
                     timeout=self._timeout,
                     allow_redirects=False,
                 ) as response:
-                    raw = await response.read()
+                    raw = await self._read_body(operation, response)
                     status = response.status
                     content_type = response.headers.get("Content-Type", "")
                     retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -363,11 +417,22 @@ class RotemClient:
                 raise RotemConnectionError(
                     f"{operation}: the service did not answer in time"
                 ) from err
-            except aiohttp.ClientError as err:
+            except aiohttp.ClientConnectorDNSError as err:
+                raise RotemConnectionError(
+                    f"{operation}: cannot resolve the service's host name ({type(err).__name__})"
+                ) from err
+            except (aiohttp.ClientError, OSError) as err:
+                # OSError: what aiohttp leaves unwrapped (socket.gaierror from a custom resolver).
                 raise RotemConnectionError(
                     f"{operation}: cannot reach the service ({type(err).__name__})"
                 ) from err
-            self._bytes_received += len(raw)
+            except TypeError as err:
+                if not _raised_while_resolving(err):
+                    raise
+                raise RotemConnectionError(
+                    f"{operation}: cannot resolve the service's host name: the DNS resolver "
+                    "failed (TypeError; an aiodns and pycares that do not fit together?)"
+                ) from err
             if status in _RETRY_STATUSES and attempt < len(self._retry_delays):
                 delay = self._retry_delays[attempt]
                 if retry_after is not None:
@@ -389,6 +454,37 @@ class RotemClient:
                 return await asyncio.get_running_loop().run_in_executor(None, job)
             return job()
 
+    async def _read_body(self, operation: str, response: aiohttp.ClientResponse) -> bytes:
+        """The answer's body, refused as soon as it is known to exceed the size limit.
+
+        A declared ``Content-Length`` over the limit is refused before reading; otherwise the
+        body is read in chunks and reading stops at the first byte over the limit, so neither
+        a runaway stream nor a compressed bomb (counted after decompression) fills memory.
+        The bytes read count in :attr:`stats` either way.
+        """
+        limit = self._max_response_bytes
+        declared = response.content_length
+        if declared is not None and declared > limit:
+            raise RotemResponseTooLargeError(
+                f"{operation}: the answer announces {declared} bytes, more than the "
+                f"{limit} ({_size(limit)}) this client reads (max_response_bytes); not read",
+                limit,
+            )
+        body = bytearray()
+        try:
+            async for chunk in response.content.iter_chunked(_READ_CHUNK_BYTES):
+                body += chunk
+                if len(body) > limit:
+                    raise RotemResponseTooLargeError(
+                        f"{operation}: the answer is larger than the {limit} bytes "
+                        f"({_size(limit)}) this client reads (max_response_bytes); "
+                        "reading stopped there",
+                        limit,
+                    )
+        finally:
+            self._bytes_received += len(body)
+        return bytes(body)
+
     def _keep_session_cookie(self, cookies: SimpleCookie) -> None:
         """Remember the session cookie whenever the service sets one."""
         morsel = cookies.get(SESSION_COOKIE)
@@ -396,22 +492,70 @@ class RotemClient:
             self._session_cookie = morsel.value
             self._secrets.add(morsel.value)
 
-    def _raise_scrubbed(self, err: RotemError) -> NoReturn:
-        """Re-raise ``err``, masking every secret in case the service echoed one.
+    def _mask(self, text: str) -> str:
+        """``text`` with every secret this client has held replaced by ``***``.
 
-        A clean error keeps its cause chain (useful to debug network errors); a masked copy
-        drops it, because the causes may quote the same server text.
+        Case-insensitive, because a service that echoes the username may change its case;
+        longest first, so a secret containing another is masked whole.
         """
-        message = str(err)
-        clean = message
-        # Longest first, so a secret containing another is masked whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            clean = clean.replace(secret, _REDACTED)
-        if clean == message:
-            raise err
+        secrets = sorted(self._secrets, key=len, reverse=True)
+        if not secrets:
+            return text
+        pattern = re.compile("|".join(map(re.escape, secrets)), re.IGNORECASE)
+        return pattern.sub(_REDACTED, text)
+
+    def _scrubbed(self, err: RotemError) -> RotemError:
+        """``err`` itself if nothing in it or its chain names a secret, else a masked copy.
+
+        A clean error keeps its cause chain (useful to debug network errors). A masked copy
+        has no ``__cause__`` and no ``__context__``: the chained errors may quote the same
+        server text, and a traceback printer or error tracker would show them whole.
+        """
+        texts = [text for error in _chain(err) for text in (str(error), repr(error))]
+        if all(self._mask(text) == text for text in texts):
+            return err
         scrubbed = copy.copy(err)
-        scrubbed.args = (clean,)
-        raise scrubbed from None
+        scrubbed.args = (self._mask(str(err)),)
+        scrubbed.__cause__ = None
+        scrubbed.__context__ = None
+        scrubbed.__suppress_context__ = True
+        return scrubbed
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and every exception chained to it (cause or context, shown or suppressed)."""
+    chain: list[BaseException] = []
+    pending: list[BaseException] = [err]
+    while pending:
+        current = pending.pop()
+        if any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        pending.extend(
+            linked for linked in (current.__cause__, current.__context__) if linked is not None
+        )
+    return chain
+
+
+_RESOLVER_MODULES: Final = ("aiodns", "pycares", "aiohttp.resolver", "aiohttp_asyncmdnsresolver")
+
+
+def _raised_while_resolving(err: BaseException) -> bool:
+    """Whether ``err`` came out of host name resolution rather than out of our own code.
+
+    aiodns 3.2.0 with pycares 5 raises ``TypeError`` on every lookup, and aiohttp passes it on
+    unwrapped. A resolver failure is an outage of this host's name service, so it becomes a
+    connection error; a ``TypeError`` anywhere else is a bug and must stay loud. Told apart
+    by where it was raised: in a resolver module, or under aiohttp's host resolution step
+    (which also covers a resolver the caller injected, such as Home Assistant's).
+    """
+    for frame, _ in traceback.walk_tb(err.__traceback__):
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith(_RESOLVER_MODULES):
+            return True
+        if module == "aiohttp.connector" and "resolve" in frame.f_code.co_name:
+            return True
+    return False
 
 
 def _as_decoded(data: object) -> object:
@@ -434,6 +578,14 @@ def _decode_and_parse[T](
 ) -> T:
     """Decode a body and parse it: one job, inline or in the executor (no loop access)."""
     return parse(_decode(operation, raw, content_type))
+
+
+def _size(count: int) -> str:
+    """A byte count as people read it (``8 MiB``, ``64 KiB``, ``900 bytes``)."""
+    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if count >= factor:
+            return f"{count / factor:g} {unit}"
+    return f"{count} bytes"
 
 
 def _command_body(command_id: int | str, house_number: int) -> dict[str, object]:

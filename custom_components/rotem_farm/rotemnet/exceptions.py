@@ -2,7 +2,8 @@
 
 Every failure the client can meet leaves it as one of these, so callers (the Home Assistant
 integration, the analyzer) can map them without catching ``Exception``. Messages never carry
-tokens, passwords or cookies.
+the username, the password, a token or the session cookie, and an error whose message had to be
+masked carries no chained error that still has them.
 """
 
 from __future__ import annotations
@@ -46,3 +47,15 @@ class RotemApiError(RotemError):
 
 class RotemParseError(RotemError):
     """The answer could not be understood (not JSON, wrong shape, wrong types)."""
+
+
+class RotemResponseTooLargeError(RotemParseError):
+    """The answer is larger than the client reads (``max_response_bytes``); it was cut off.
+
+    The real answers are well under a megabyte, so this is a broken proxy, a wrong address
+    or a hostile server; reading on would only exhaust the host's memory.
+    """
+
+    def __init__(self, message: str, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit

@@ -90,22 +90,19 @@ class Equipment:
     installed: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class House:
-    """One house as reported by one ``GetSiteControllersInfo`` answer (comparison data)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Readings:
+    """The readings the site snapshot and the house page both report, under the same names.
 
-    number: int
-    name: str
-    field_name: str
-    controller_type: str | None
-    controller_name: str | None
-    connection_status: ConnectionStatus
-    growth_day: int | None
+    :class:`House` and :class:`HouseDetails` extend it, so a reading both answers carry is one
+    field, declared once; which wire key of each answer fills it is one line of the field table
+    (``fields.py``). Keyword-only, so the models' own positional fields stay as they were.
+    """
+
     controller_time: str | None = None
     house_mode: HouseMode | None = None
     vent_mode: VentilationMode | None = None
     alarm: bool | None = None
-    alarms_count: int | None = None
     average_temperature: float | None = None
     set_temperature: float | None = None
     outside_temperature: float | None = None
@@ -125,7 +122,6 @@ class House:
     vent_level_percent: float | None = None
     air_flow: float | None = None
     water_daily: float | None = None
-    water_per_hour: float | None = None
     feed_daily: float | None = None
     fcr: float | None = None
     average_weight: float | None = None
@@ -133,6 +129,21 @@ class House:
     livability: float | None = None
     wind_speed: float | None = None
     wind_direction: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class House(Readings):
+    """One house as reported by one ``GetSiteControllersInfo`` answer (comparison data)."""
+
+    number: int
+    name: str
+    field_name: str
+    controller_type: str | None
+    controller_name: str | None
+    connection_status: ConnectionStatus
+    growth_day: int | None
+    alarms_count: int | None = None
+    water_per_hour: float | None = None
     heaters: Equipment | None = None
     tunnel_fans: Equipment | None = None
     exhaust_fans: Equipment | None = None
@@ -251,7 +262,7 @@ class Mortality:
 
 
 @dataclass(frozen=True, slots=True)
-class HouseDetails:
+class HouseDetails(Readings):
     """The live house page of one controller (``RNBL_GetCommandData`` CommandID 0).
 
     Richer than a :class:`House` from the site snapshot: two-decimal values, installed counts of
@@ -261,43 +272,13 @@ class HouseDetails:
 
     house_number: int
     growth_day: int | None = None
-    controller_time: str | None = None
     connection_status: ConnectionStatus | None = None
-    house_mode: HouseMode | None = None
-    vent_mode: VentilationMode | None = None
-    alarm: bool | None = None
     feeding_active: bool | None = None
-    average_temperature: float | None = None
-    set_temperature: float | None = None
     temperature_offset: float | None = None
-    outside_temperature: float | None = None
-    tunnel_temperature: float | None = None
-    wind_chill_temperature: float | None = None
-    attic_temperature: float | None = None
-    probe_temperatures: Mapping[int, float] = field(default_factory=dict)
     probe_locations: Mapping[int, TemperatureSensorLocation] = field(default_factory=dict)
     """Location of each probe that reports one (``Icon``); probes without an icon are absent."""
-    humidity: float | None = None
-    outside_humidity: float | None = None
-    co2: float | None = None
-    ammonia: float | None = None
-    static_pressure: float | None = None
-    target_pressure: float | None = None
-    vent_level: int | None = None
-    min_vent_level: int | None = None
-    max_vent_level: int | None = None
-    vent_level_percent: float | None = None
-    air_flow: float | None = None
-    water_daily: float | None = None
-    feed_daily: float | None = None
-    fcr: float | None = None
     water_feed_ratio: float | None = None
-    average_weight: float | None = None
     number_of_weights: int | None = None
-    bird_count: int | None = None
-    livability: float | None = None
-    wind_speed: float | None = None
-    wind_direction: float | None = None
     equipment: Mapping[str, Equipment] = field(default_factory=dict)
     """Every digital output group by its key (``Heaters``, ``Tunnel_Fans``, ``Light``...)."""
     analog_outputs: Mapping[str, float] = field(default_factory=dict)

@@ -2,218 +2,28 @@
 
 Unit tests run HA inside pytest; that cannot show what a user lives: the config flow over HTTP, the
 frontend, the recorder, the InfluxDB writer, a restart. This module starts `hass` as a child
-process with a generated configuration, onboards it over the REST API like the frontend does, and
-offers small REST/websocket helpers and polling waits. Everything it starts lives in its own
-process group, so `stop()` leaves nothing running even when HA hangs.
+process with a generated configuration (`ha_config`), onboards it over the REST API like the
+frontend does, and offers small REST/websocket helpers (`ha_api`). Everything it starts lives in
+its own process group, so `stop()` leaves nothing running even when HA hangs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-#: Integrations of `default_config` that work without the internet, plus what the product uses.
-#: `default_config` itself is avoided: cloud, mobile_app, zeroconf, ssdp, dhcp, bluetooth, go2rtc
-#: and friends reach for the network or hardware, which test machines do not have.
-OFFLINE_INTEGRATIONS: tuple[str, ...] = (
-    "frontend",
-    "api",
-    "config",
-    "history",
-    "logbook",
-    "automation",
-    "blueprint",
-    "script",
-    "scene",
-    "person",
-    "input_boolean",
-    "input_number",
-    "input_datetime",
-    "input_text",
-    "input_select",
-    "counter",
-    "timer",
-    "system_log",
-    "energy",
-    "image_upload",
-)
+from devtools.ha_api import HAWebSocket, HomeAssistantError, Tokens
+from devtools.ha_config import HAConfig, write_config
+from devtools.processes import stop_process_group, venv_python, wait_until
 
 #: Integrations onboarding adds that need the internet (see `_remove_onboarding_extras`).
 ONBOARDING_EXTRAS = frozenset({"google_translate", "met", "radio_browser"})
-
-
-def free_port() -> int:
-    """Return a loopback TCP port that is free right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class HomeAssistantError(RuntimeError):
-    """The HA process or one of its APIs did not do what the caller needed."""
-
-
-@dataclass(frozen=True)
-class InfluxTarget:
-    """Where HA's `influxdb:` integration writes (InfluxDB 1.x, no authentication)."""
-
-    host: str
-    port: int
-    database: str
-
-
-@dataclass
-class Tokens:
-    """Credentials obtained by onboarding; `long_lived` is what helpers and the analyzer use."""
-
-    access_token: str
-    refresh_token: str
-    long_lived: str
-    client_id: str
-    expires_in: int = 1800
-
-
-@dataclass
-class HAConfig:
-    """What goes into the generated configuration.yaml."""
-
-    port: int = field(default_factory=free_port)
-    name: str = "Rotem Farm"
-    influxdb: InfluxTarget | None = None
-    #: url_path (must contain a hyphen) -> YAML file of a Lovelace dashboard in YAML mode.
-    dashboards: Mapping[str, Path] = field(default_factory=dict)
-    #: Extra top-level YAML appended verbatim (e.g. helpers a test needs).
-    extra_yaml: str = ""
-    #: Logger levels, e.g. {"custom_components.rotem_farm": "debug"}.
-    log_levels: Mapping[str, str] = field(default_factory=dict)
-    time_zone: str = "UTC"
-
-
-def write_config(config_dir: Path, config: HAConfig) -> None:
-    """Write configuration.yaml and link the repository's integration and blueprints.
-
-    The integration is symlinked, so the running HA always uses the working tree; blueprints are
-    copied because HA writes into its blueprint folder.
-    """
-    config_dir.mkdir(parents=True, exist_ok=True)
-    body: dict[str, Any] = {
-        "homeassistant": {
-            "name": config.name,
-            "latitude": 32.08,
-            "longitude": 34.78,
-            "elevation": 30,
-            "unit_system": "metric",
-            "time_zone": config.time_zone,
-            "currency": "EUR",
-            "country": "IL",
-            "language": "en",
-        },
-        "http": {"server_host": ["127.0.0.1"], "server_port": config.port},
-        "recorder": {"commit_interval": 1, "purge_keep_days": 3},
-        "logger": {
-            "default": "warning",
-            "logs": {
-                "homeassistant.setup": "info",
-                "custom_components.rotem_farm": "info",
-                **config.log_levels,
-            },
-        },
-    }
-    for domain in OFFLINE_INTEGRATIONS:
-        body.setdefault(domain, {})
-    if config.influxdb is not None:
-        body["influxdb"] = {
-            "api_version": 1,
-            "host": config.influxdb.host,
-            "port": config.influxdb.port,
-            "database": config.influxdb.database,
-            "max_retries": 3,
-            "include": {"domains": ["sensor", "binary_sensor"]},
-        }
-    if config.dashboards:
-        dash_dir = config_dir / "dashboards"
-        dash_dir.mkdir(exist_ok=True)
-        dashboards: dict[str, Any] = {}
-        for url_path, source in config.dashboards.items():
-            shutil.copyfile(source, dash_dir / source.name)
-            dashboards[url_path] = {
-                "mode": "yaml",
-                "title": "Farm",
-                "icon": "mdi:barn",
-                "show_in_sidebar": True,
-                "filename": f"dashboards/{source.name}",
-            }
-        body["lovelace"] = {"mode": "storage", "dashboards": dashboards}
-    text = yaml.safe_dump(body, sort_keys=False)
-    # `automation: !include` keeps UI-created automations (from blueprints) in automations.yaml.
-    text = text.replace("automation: {}\n", "automation: !include automations.yaml\n")
-    text += config.extra_yaml
-    (config_dir / "configuration.yaml").write_text(text)
-    automations = config_dir / "automations.yaml"
-    if not automations.exists():
-        automations.write_text("[]\n")
-
-    components = config_dir / "custom_components"
-    components.mkdir(exist_ok=True)
-    link = components / "rotem_farm"
-    if link.is_symlink() or link.exists():
-        if link.is_symlink():
-            link.unlink()
-        else:
-            shutil.rmtree(link)
-    link.symlink_to(REPO_ROOT / "custom_components" / "rotem_farm", target_is_directory=True)
-
-    source_blueprints = REPO_ROOT / "blueprints" / "automation" / "rotem_farm"
-    if source_blueprints.is_dir():
-        target = config_dir / "blueprints" / "automation" / "rotem_farm"
-        target.mkdir(parents=True, exist_ok=True)
-        for blueprint in source_blueprints.glob("*.yaml"):
-            shutil.copyfile(blueprint, target / blueprint.name)
-
-
-async def wait_until[T](
-    probe: Callable[[], Awaitable[T | None]],
-    *,
-    within: float,
-    what: str,
-    interval: float = 0.5,
-) -> T:
-    """Poll `probe` until it returns something other than None/False; raise after `within` seconds.
-
-    Errors raised by the probe count as "not yet" (a server that is still starting refuses
-    connections); the last one is reported if the wait fails.
-    """
-    deadline = time.monotonic() + within
-    last_error: BaseException | None = None
-    while True:
-        try:
-            result = await probe()
-        except (aiohttp.ClientError, OSError, HomeAssistantError, KeyError) as err:
-            last_error = err
-            result = None
-        if result is not None and result is not False:
-            return result
-        if time.monotonic() >= deadline:
-            detail = f" (last error: {last_error!r})" if last_error else ""
-            raise TimeoutError(f"timed out after {within:.0f} s waiting for {what}{detail}")
-        await asyncio.sleep(interval)
 
 
 class HomeAssistantProcess:
@@ -228,8 +38,7 @@ class HomeAssistantProcess:
     ) -> None:
         self.config_dir = config_dir
         self.config = config or HAConfig()
-        venv_python = REPO_ROOT / ".venv" / "bin" / "python"
-        self.python = python or (str(venv_python) if venv_python.exists() else sys.executable)
+        self.python = python or venv_python()
         self.process: subprocess.Popen[bytes] | None = None
         self.tokens: Tokens | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -520,80 +329,3 @@ class HomeAssistantProcess:
         """Device registry entries (websocket `config/device_registry/list`)."""
         result: list[dict[str, Any]] = await self.ws("config/device_registry/list")
         return result
-
-
-class HAWebSocket:
-    """A minimal client for HA's websocket API: authenticate, then request/response commands."""
-
-    def __init__(self, session: aiohttp.ClientSession, url: str, access_token: str) -> None:
-        self._session = session
-        self._url = url.replace("http", "ws", 1) + "/api/websocket"
-        self._token = access_token
-        self._socket: aiohttp.ClientWebSocketResponse | None = None
-        self._next_id = 1
-
-    async def __aenter__(self) -> HAWebSocket:
-        self._socket = await self._session.ws_connect(self._url, max_msg_size=0)
-        hello = await self._socket.receive_json()
-        if hello.get("type") != "auth_required":
-            raise HomeAssistantError(f"unexpected websocket greeting {hello.get('type')}")
-        await self._socket.send_json({"type": "auth", "access_token": self._token})
-        reply = await self._socket.receive_json()
-        if reply.get("type") != "auth_ok":
-            raise HomeAssistantError("websocket authentication refused")
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._socket is not None:
-            await self._socket.close()
-
-    async def command(self, command: str, **payload: Any) -> Any:
-        """Send a command and return its `result`; HA's error becomes HomeAssistantError."""
-        if self._socket is None:
-            raise HomeAssistantError("websocket not connected")
-        message_id = self._next_id
-        self._next_id += 1
-        await self._socket.send_json({"id": message_id, "type": command, **payload})
-        while True:
-            reply = await self._socket.receive_json(timeout=60)
-            if reply.get("id") != message_id or reply.get("type") != "result":
-                continue
-            if not reply.get("success"):
-                raise HomeAssistantError(f"{command}: {reply.get('error')}")
-            return reply.get("result")
-
-    async def first_event(self, command: str, **payload: Any) -> dict[str, Any]:
-        """Subscribe with `command` and return the first event (a subscription's snapshot)."""
-        if self._socket is None:
-            raise HomeAssistantError("websocket not connected")
-        message_id = self._next_id
-        self._next_id += 1
-        await self._socket.send_json({"id": message_id, "type": command, **payload})
-        while True:
-            reply = await self._socket.receive_json(timeout=60)
-            if reply.get("id") != message_id:
-                continue
-            if reply.get("type") == "result" and not reply.get("success"):
-                raise HomeAssistantError(f"{command}: {reply.get('error')}")
-            if reply.get("type") == "event":
-                event: dict[str, Any] = reply.get("event", {})
-                return event
-
-
-def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """SIGTERM the process, wait up to `timeout`, then SIGKILL its whole process group.
-
-    The group is killed in any case at the end, so helpers the process spawned (HA runs none by
-    default, but pip or ffmpeg could) do not outlive it. Requires `start_new_session=True`.
-    """
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)

@@ -5,8 +5,9 @@ this machine already uses (a machine without internet access reaches only that o
 group of pyproject.toml, and a pip configuration that works inside the root. Each is a pure
 function here so tests/packaging can check them without a chroot.
 
-Usage: python helper.py mirror [ETC_APT] | test-requirements PYPROJECT | pip-conf SRC ROOT
-       | junit-summary JUNIT_XML
+Usage: python3 devtools/newest_ha.py mirror [ETC_APT] | test-requirements PYPROJECT
+       | pip-conf SRC ROOT | junit-summary JUNIT_XML
+(run as a file by the system's python3: standard library only)
 """
 
 from __future__ import annotations
