@@ -57,15 +57,23 @@ def test_a_full_house_that_reports_no_birds_is_occupied() -> None:
     assert mask.all()
 
 
+def _since_start(index: pd.Index) -> npt.NDArray[np.float64]:
+    """Hours since START of each stamp, whatever unit the index holds (pandas 2 builds
+    microsecond indexes: their raw integers are not nanoseconds)."""
+    stamps = pd.DatetimeIndex(index).as_unit("ns").asi8
+    hours: npt.NDArray[np.float64] = (stamps - pd.Timestamp(START).as_unit("ns").value) / 3.6e12
+    assert hours.min() >= -1.0, "stamps must lie after START: else the selections are empty"
+    return hours
+
+
 def _hours(grid: FarmGrid) -> npt.NDArray[np.float64]:
     """Hours since START of each grid row."""
-    hours: npt.NDArray[np.float64] = (grid.index.asi8 - pd.Timestamp(START).value) / 3.6e12
-    return hours
+    return _since_start(grid.index)
 
 
 def test_an_empty_house_is_not_settled_and_a_new_flock_settles_after_two_days() -> None:
     frame = _house(6, birds=0.0, water_per_day=0.0, growth_day=0.0)
-    hours = (pd.DatetimeIndex(frame.index).asi8 - pd.Timestamp(START).value) / 3.6e12
+    hours = _since_start(frame.index)
     placed = hours >= 48
     frame["growth_day"] = np.where(placed, 0.0, np.nan)
     frame["water_daily"] = np.where(placed, frame["temperature"] * 4.0 * (hours % 24), 0.0)
@@ -87,7 +95,7 @@ def test_the_bird_count_alone_never_empties_a_house() -> None:
 def test_a_stale_growth_day_does_not_keep_an_empty_house_full() -> None:
     """An empty house whose growth day stopped a day and a half ago, no water: empty."""
     frame = _house(4, birds=0.0, water_per_day=0.0, growth_day=40.0)
-    hours = (pd.DatetimeIndex(frame.index).asi8 - pd.Timestamp(START).value) / 3.6e12
+    hours = _since_start(frame.index)
     frame["growth_day"] = np.where(hours >= 24, np.nan, frame["growth_day"])
     grid = _grid({"1": frame})
     state = occupancy(grid)
@@ -95,6 +103,70 @@ def test_a_stale_growth_day_does_not_keep_an_empty_house_full() -> None:
     at = _hours(grid)
     assert (state[at < 24, 0] == 1.0).all()
     assert (state[at >= 72, 0] == 0.0).all()
+
+
+def _with_mode(frame: pd.DataFrame, modes: list[tuple[float, float]]) -> pd.DataFrame:
+    """The frame with a house mode flag (as the readers give it: 1 birds, 0 empty) that takes
+    each (hour, flag) from that hour on; one point per change, as HA stores an enum state."""
+    frame = frame.copy()
+    frame["house_mode"] = np.nan
+    for hour, flag in modes:
+        frame.loc[START + timedelta(hours=hour), "house_mode"] = flag
+    return frame
+
+
+def test_an_empty_mode_empties_a_house_whose_growth_day_runs_on() -> None:
+    """A controller that keeps counting growth days after the flock left: the empty mode
+    says so once the water has stopped for a day; before that, the water keeps it occupied."""
+    frame = _house(4, birds=0.0, water_per_day=950.0, growth_day=38.0)
+    at_hours = _since_start(frame.index)
+    frame["water_daily"] = np.where(at_hours >= 24, 0.0, frame["water_daily"])
+    grid = _grid({"1": _with_mode(frame, [(0.0, 1.0), (24.0, 0.0)])})
+    state = occupancy(grid)
+    assert state is not None
+    at = _hours(grid)
+    assert (state[at < 47.5, 0] == 1.0).all()  # the last 24 h of water are a day's rows
+    assert (state[at >= 48, 0] == 0.0).all()
+    without_mode = occupancy(_grid({"1": frame}))
+    assert without_mode is not None
+    assert (without_mode[:, 0] == 1.0).all()  # the growth day alone keeps it full
+
+
+def test_a_full_mode_with_a_growth_day_is_occupied_without_water() -> None:
+    """Growth day 0 or more and a mode with birds: occupied, even while no water is counted
+    (a house without a water meter, or a meter that stopped)."""
+    frame = _house(3, birds=0.0, water_per_day=0.0, growth_day=10.0)
+    grid = _grid({"1": _with_mode(frame, [(0.0, 1.0)])})
+    state = occupancy(grid)
+    assert state is not None
+    assert (state[:, 0] == 1.0).all()
+
+
+def test_water_makes_a_house_occupied_whatever_its_mode_says() -> None:
+    frame = _house(3, birds=0.0, water_per_day=950.0, growth_day=-1.0)
+    grid = _grid({"1": _with_mode(frame, [(0.0, 0.0)])})
+    state = occupancy(grid)
+    assert state is not None
+    at = _hours(grid)
+    assert (state[at >= 1, 0] == 1.0).all()
+
+
+def test_the_mode_alone_decides_where_nothing_else_tells() -> None:
+    """Only a house mode (no growth day, no water meter): an empty mode empties the house, a
+    full one fills it, and before its first point the house is unknown (counted occupied)."""
+    frame = _house(3, birds=0.0, water_per_day=0.0, growth_day=0.0)[["temperature"]]
+    grid = _grid({"1": _with_mode(frame, [(12.0, 0.0), (36.0, 1.0)])})
+    state = occupancy(grid)
+    assert state is not None
+    at = _hours(grid)
+    assert np.isnan(state[at < 12, 0]).all()
+    assert (state[(at >= 12) & (at < 36), 0] == 0.0).all()
+    assert (state[at >= 36, 0] == 1.0).all()
+    mask = settled(grid)
+    assert mask is not None
+    assert mask[at < 12, 0].all()
+    assert not mask[(at >= 12) & (at < 36 + 48), 0].any()  # empty, then a new flock settling
+    assert mask[at >= 36 + 48, 0].all()
 
 
 @cache

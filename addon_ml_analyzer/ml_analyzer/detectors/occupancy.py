@@ -1,11 +1,12 @@
 """Which rows of each house hold a settled flock: the pack comparisons judge only those.
 
 Occupancy comes from what a controller really reports (docs/detectors.md, "Occupancy"): a
-house holds birds when its growth day is 0 or more, or when water flows. Never from the bird
-count: controllers often report 0 birds for a full house because the count was never entered
-(the real capture: every house 0 birds at growth day 21 with ~950 L of water a day). The house
-mode (full / empty) would settle the remaining case of a controller that keeps counting growth
-days in an empty house, but the integration does not publish it yet.
+house holds birds when its growth day is 0 or more and its house mode is not empty, or when
+water flows. Never from the bird count: controllers often report 0 birds for a full house
+because the count was never entered (the real capture: every house 0 birds at growth day 21
+with ~950 L of water a day). The house mode arrives as a flag (`house_mode`: 1 a mode with
+birds, 0 empty house or room; the readers turn the enum state into it), so a controller that
+keeps counting growth days in an emptied house is empty once its water stops.
 
 An empty house, and the first days of a new flock (growth day reset, or the house becoming
 occupied), behave unlike the pack for good reasons; the pack evidence stays silent there
@@ -33,10 +34,18 @@ WATER_ROWS = ROWS_PER_DAY
 
 def occupancy(grid: FarmGrid) -> FloatArray | None:
     """Per row and house (rows x grid.houses): 1 occupied, 0 empty, NaN unknown; None when the
-    farm reports neither growth day nor water."""
+    farm reports neither growth day, house mode nor water.
+
+    Growth day and house mode must both say "birds" where both are known (an empty mode, or a
+    negative growth day, empties the house); either alone decides where the other is unknown.
+    Water flowing makes a house occupied whatever they say. The house mode holds from its last
+    point on: HA stores an enum state only when it changes, so a flock's mode may have one
+    point in the whole window (and none when it changed before it: then unknown).
+    """
     day = grid.data.get("growth_day")
+    mode = grid.data.get("house_mode")
     water = grid.data.get("water_daily")
-    if day is None and water is None:
+    if day is None and mode is None and water is None:
         return None
     shape = (len(grid.index), len(grid.houses))
     state = np.full(shape, np.nan)
@@ -46,6 +55,12 @@ def occupancy(grid: FarmGrid) -> FloatArray | None:
         days = ffill(day.to_numpy(dtype=float), GROWTH_DAY_FRESH_ROWS)
         with np.errstate(invalid="ignore"):
             state[:, where] = np.where(np.isnan(days), np.nan, (days >= 0).astype(float))
+    if mode is not None:
+        where = [column[house] for house in mode.columns]
+        modes = ffill(mode.to_numpy(dtype=float))
+        with np.errstate(invalid="ignore"):
+            full = np.where(np.isnan(modes), np.nan, (modes > 0.5).astype(float))
+        state[:, where] = np.fmin(state[:, where], full)
     if water is not None:
         where = [column[house] for house in water.columns]
         drunk = rolling_sum(rate_values(water.to_numpy(dtype=float)), WATER_ROWS)
@@ -58,7 +73,7 @@ def occupancy(grid: FarmGrid) -> FloatArray | None:
 
 def settled(grid: FarmGrid) -> npt.NDArray[np.bool_] | None:
     """True where the house holds a flock placed at least two days ago (rows x grid.houses);
-    None when the farm reports neither growth day nor water (settled everywhere).
+    None when the farm reports neither growth day, house mode nor water (settled everywhere).
 
     A new flock starts where the growth day drops or where a house known to be empty becomes
     occupied. Computed over the whole kept grid.
