@@ -633,7 +633,7 @@ def _signals(
         "cooling_pad": pad.astype(np.float64),
         "growth_day": cal.growth_day,
         "house_mode": np.where(occupied, 0.0, 4.0),
-        "bird_count": birds,
+        "bird_count": birds if farm.options.bird_count == "reported" else np.zeros_like(birds),
         "livability": np.where(has_birds, 100.0 * birds / initial, np.nan),
         "average_weight": np.where(
             has_birds, np.interp(cal.age, _CURVE_DAYS, _BODY_WEIGHT), np.nan

@@ -198,6 +198,12 @@ class FarmOptions:
     heaters: int = 8
     tunnel_fans: int = 12
     probes: int = 8
+    bird_count: str = "reported"
+    """`unreported`: the controllers report 0 birds in every house (the count was never
+    entered on them, as on the real captured farm); the birds are there all the same."""
+
+
+BIRD_COUNT_MODES = ("reported", "unreported")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +265,9 @@ def _farm_options(item: Mapping[str, Any]) -> FarmOptions:
     units = str(item.get("units", "metric"))
     if units not in {"metric", "imperial"}:
         raise ScenarioError(f"units must be metric or imperial, not {units!r}")
+    bird_count = str(item.get("bird_count", "reported"))
+    if bird_count not in BIRD_COUNT_MODES:
+        raise ScenarioError(f"bird_count must be reported or unreported, not {bird_count!r}")
     defaults = FarmOptions()
     return FarmOptions(
         units=units,
@@ -273,6 +282,7 @@ def _farm_options(item: Mapping[str, Any]) -> FarmOptions:
         heaters=int(item.get("heaters", defaults.heaters)),
         tunnel_fans=int(item.get("tunnel_fans", defaults.tunnel_fans)),
         probes=int(item.get("probes", defaults.probes)),
+        bird_count=bird_count,
     )
 
 

@@ -1,4 +1,4 @@
-"""Command line: `run` (the service), `score-csv` and `backtest` (the detector engineer's tools).
+"""Command line: `run` (the service) and `score-csv` (the detector engineer's tool).
 
 `run` exits with 2 and a message naming the option when the configuration is invalid, with 1
 when `--once` could not complete its cycle (a source or HA unreachable, no house found) or when
@@ -51,9 +51,9 @@ def build_reader(
 def _detector_factories(config: AnalyzerConfig) -> tuple[Any, Any]:
     """FarmAnalyzer and FarmHistory constructors (docs/CONTRACTS.md §5)."""
     from ml_analyzer.detectors import FarmAnalyzer, FarmHistory
-    from ml_analyzer.flock_history import FILE_NAME, FlockStore
+    from ml_analyzer.flock_file import FILE_NAME, SavedFlockStore
 
-    flocks = FlockStore(Path(config.state_dir) / FILE_NAME) if config.state_dir else FlockStore()
+    flocks = SavedFlockStore(Path(config.state_dir) / FILE_NAME if config.state_dir else None)
 
     def analyzer() -> Any:
         return FarmAnalyzer(sensitivity=config.sensitivity, seed=config.seed, flocks=flocks)
@@ -190,18 +190,12 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score-csv", help="score every CSV of IN_DIR into OUT_DIR")
     score.add_argument("in_dir", type=Path)
     score.add_argument("out_dir", type=Path)
-    commands.add_parser("backtest", help="replay a simulator scenario (see --help)", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m ml_analyzer`."""
     arguments = sys.argv[1:] if argv is None else argv
-    if arguments[:1] == ["backtest"]:
-        from ml_analyzer.backtest import main as backtest_main
-
-        status: int = backtest_main(arguments[1:])
-        return status
     args = _parser().parse_args(arguments)
     if args.command == "score-csv":
         from ml_analyzer.scorecsv import run as score_csv

@@ -21,7 +21,8 @@ from ml_analyzer.readers import EntityRef
 DOMAIN = "rotem_farm"
 
 # Roles the analyzer reads. Its own outputs, the date sensors (placement, harvest) and the
-# text-valued sensors are not analysis inputs.
+# text-valued sensors are not analysis inputs, except the house mode: an enum whose states the
+# readers turn into an occupancy flag (1 birds, 0 empty; `readers.TEXT_STATES`).
 INPUT_ROLES: frozenset[str] = frozenset(
     {
         "temperature",
@@ -41,6 +42,7 @@ INPUT_ROLES: frozenset[str] = frozenset(
         "bird_count",
         "livability",
         "growth_day",
+        "house_mode",
         "heaters_running",
         "tunnel_fans_running",
         "exhaust_fans_running",

@@ -73,6 +73,12 @@ def build_report(device_id: str, result: Any) -> dict[str, Any]:
     since = getattr(result, "since", None)
     if isinstance(since, datetime):
         report["since"] = since.isoformat()
+    watched = getattr(result, "watched", None)
+    if watched is not None:
+        report["watched"] = [str(name) for name in watched]
+    not_watched = getattr(result, "not_watched", None)
+    if not_watched is not None:
+        report["not_watched"] = {str(name): str(why) for name, why in not_watched.items()}
     return report
 
 

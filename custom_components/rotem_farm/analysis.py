@@ -58,6 +58,10 @@ class AnalysisReport:
     time_to_failure_hours: float | None
     received: datetime
     interval: timedelta
+    watched: tuple[str, ...] | None = None
+    """The subsystems the analyzer's evidence sees (None: the analyzer did not say)."""
+    not_watched: Mapping[str, str] | None = None
+    """Every subsystem it cannot see, with the reason ("no water meter")."""
 
     @property
     def stale_at(self) -> datetime:
@@ -79,6 +83,8 @@ class AnalysisReport:
             "time_to_failure_hours": self.time_to_failure_hours,
             "received": self.received.isoformat(),
             "interval": self.interval.total_seconds(),
+            "watched": None if self.watched is None else list(self.watched),
+            "not_watched": None if self.not_watched is None else dict(self.not_watched),
         }
 
     @classmethod
@@ -104,6 +110,8 @@ class AnalysisReport:
                 time_to_failure_hours=_optional_float(data.get("time_to_failure_hours")),
                 received=received,
                 interval=timedelta(seconds=_interval_seconds(data["interval"])),
+                watched=_optional_names(data.get("watched")),
+                not_watched=_optional_reasons(data.get("not_watched")),
             )
         except (KeyError, TypeError, ValueError, OverflowError):
             return None
@@ -116,6 +124,22 @@ class AnalysisReport:
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _optional_names(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise TypeError("not a list")
+    return tuple(str(name) for name in value)
+
+
+def _optional_reasons(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError("not a mapping")
+    return {str(name): str(reason) for name, reason in value.items()}
 
 
 def _strict_bool(value: Any) -> bool:
@@ -404,7 +428,13 @@ class AnomalyBinarySensor(AnalysisEntity, BinarySensorEntity):
         report = self.report
         if report is None:
             return None
+        coverage: dict[str, Any] = {}
+        if report.watched is not None:
+            coverage["watched"] = list(report.watched)
+        if report.not_watched is not None:
+            coverage["not_watched"] = dict(report.not_watched)
         return {
+            **coverage,
             "explanation": report.explanation,
             "signal": report.signal,
             "expected": report.expected,

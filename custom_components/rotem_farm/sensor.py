@@ -41,7 +41,15 @@ from .entity import (
 )
 from .flock import expected_harvest_date
 from .manual import manual_house_sensors
-from .rotemnet import Equipment, HistoryKind, House, HouseDetails, Mortality, Units
+from .rotemnet import (
+    Equipment,
+    HistoryKind,
+    House,
+    HouseDetails,
+    HouseMode,
+    Mortality,
+    Units,
+)
 
 PARALLEL_UPDATES = 0
 # Newest Home Assistant deprecates CONCENTRATION_PARTS_PER_MILLION; the unit string is stable.
@@ -217,6 +225,16 @@ def _water_feed_ratio(house: House, snapshot: RotemFarmSnapshot) -> float | None
     return None if details is None else details.water_feed_ratio
 
 
+HOUSE_MODES: Final = [mode.name.lower() for mode in HouseMode]
+"""The house mode sensor's states: the controller's ``eHouseMode`` names (full house, brooding
+stages, empty house, rooms, catching)."""
+
+
+def _house_mode(house: House) -> str | None:
+    """The controller's house mode, or unknown when it sends none or a code we do not know."""
+    return None if house.house_mode is None else house.house_mode.name.lower()
+
+
 def _fetching_details(house: House, snapshot: RotemFarmSnapshot) -> bool:
     return snapshot.details is not None
 
@@ -366,6 +384,13 @@ HOUSE_SENSORS: tuple[RotemHouseSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.DAYS,
         suggested_display_precision=0,
         value_fn=lambda house, snapshot, entry: house.growth_day,
+    ),
+    RotemHouseSensorDescription(
+        key="house_mode",
+        translation_key="house_mode",
+        device_class=SensorDeviceClass.ENUM,
+        options=HOUSE_MODES,
+        value_fn=lambda house, snapshot, entry: _house_mode(house),
     ),
     RotemHouseSensorDescription(
         key="placement_date",

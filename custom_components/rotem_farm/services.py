@@ -66,6 +66,8 @@ REPORT_SCHEMA: Final = vol.Schema(
         vol.Optional("actual"): _finite_float,
         vol.Optional("since"): cv.datetime,
         vol.Optional("time_to_failure_hours"): vol.All(_finite_float, vol.Range(min=0)),
+        vol.Optional("watched"): [cv.string],
+        vol.Optional("not_watched"): {cv.string: cv.string},
     }
 )
 
@@ -222,6 +224,8 @@ def _async_report_analysis(call: ServiceCall) -> None:
             time_to_failure_hours=item.get("time_to_failure_hours"),
             received=received,
             interval=interval,
+            watched=tuple(item["watched"]) if "watched" in item else None,
+            not_watched=item.get("not_watched"),
         )
         by_entry.setdefault(entry.entry_id, (entry, {}))[1][house_number] = report
     for entry, reports in by_entry.values():

@@ -491,7 +491,7 @@ async def test_waiting_for_history_says_when_the_first_verdict_comes(
     assert len(told) == 1
     assert "GW1_1, GW1_2" in told[0]
     assert "2 days" in told[0]
-    from ml_analyzer.detectors import MIN_SPAN
+    from ml_analyzer.detectors.analyzer import MIN_SPAN
 
     assert pd_timedelta(MIN_SPAN) == FIRST_VERDICT_AFTER
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from ml_analyzer.backtest import _own_episodes, main, run_scenario, summarise
 
+from bench.backtest import _own_episodes, main, run_scenario, summarise
 from simulator.scenario import load
 
 SCENARIO = {

@@ -10,7 +10,8 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, HouseResult
-from ml_analyzer.detectors.farm import SENSITIVITY, alarm_state, farm_evidence
+from ml_analyzer.detectors.alarms import SENSITIVITY, alarm_state
+from ml_analyzer.detectors.engine import farm_evidence
 
 START = pd.Timestamp("2026-01-05T00:00:00Z")
 DAYS = 5

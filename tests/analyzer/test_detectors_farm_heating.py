@@ -12,14 +12,10 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
-from ml_analyzer.detectors.farm import (
-    BASELINE_LAG_HOURS,
-    SENSITIVITY,
-    Baselines,
-    alarm_state,
-    farm_evidence,
-)
-from ml_analyzer.detectors.heating import LONG_ROWS, ROWS_PER_DAY, heat_load
+from ml_analyzer.detectors.alarms import SENSITIVITY, alarm_state
+from ml_analyzer.detectors.baselines import BASELINE_LAG_HOURS, Baselines
+from ml_analyzer.detectors.engine import farm_evidence
+from ml_analyzer.detectors.evidence.heating import LONG_ROWS, ROWS_PER_DAY, heat_load
 
 from simulator.scenario import Scenario
 from simulator.series import iter_house_frames

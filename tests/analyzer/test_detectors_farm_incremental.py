@@ -13,18 +13,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, HouseResult, judge
-from ml_analyzer.detectors.farm import (
-    SENSITIVITY,
-    AlarmCarry,
-    alarm_state,
-    farm_evidence,
-    since_of,
-    step_alarm,
-)
+from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, HouseResult
+from ml_analyzer.detectors.alarms import SENSITIVITY, AlarmCarry, alarm_state
+from ml_analyzer.detectors.engine import farm_evidence
 
 from simulator.scenario import Scenario
 from simulator.series import iter_house_frames
+from tests.analyzer.farm_reference import judge, since_of, step_alarm
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 DAYS = 7

@@ -12,19 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from ml_analyzer.detectors.arrays import rolling_mean
-from ml_analyzer.detectors.farm import (
-    PROBE_FLOOR,
-    ROWS_PER_HOUR,
-    TAIL_CONTEXT_ROWS,
-    TREND_FLOOR_DIVISOR,
-    TREND_ROWS,
-    Baselines,
-    Evidence,
-    FarmGrid,
-    _probe_evidence,
-    _robust_z,
-    grid_evidence,
-)
+from ml_analyzer.detectors.baselines import Baselines
+from ml_analyzer.detectors.engine import TAIL_CONTEXT_ROWS, grid_evidence
+from ml_analyzer.detectors.evidence import Evidence
+from ml_analyzer.detectors.evidence.base import TREND_FLOOR_DIVISOR, TREND_ROWS
+from ml_analyzer.detectors.evidence.probes import PROBE_FLOOR
+from ml_analyzer.detectors.grid import ROWS_PER_HOUR, FarmGrid
+
+from tests.analyzer.farm_reference import probe_evidence as _probe_evidence
+from tests.analyzer.farm_reference import robust_z as _robust_z
 
 START = pd.Timestamp("2026-03-02T00:00:00Z")
 
@@ -63,7 +59,17 @@ def _reference_probe_evidence(
         z = z.mask(gone_share >= 0.5, 10.0)
         expected = reference + typical
         streams.append(
-            Evidence(probe, probe, z, block[probe], expected, "sensor", "sensor", "°C", 3.0)
+            Evidence(
+                name=probe,
+                signal=probe,
+                z=z,
+                actual=block[probe],
+                expected=expected,
+                subsystem_up="sensor",
+                subsystem_down="sensor",
+                unit="°C",
+                limit=3.0,
+            )
         )
         drift = _smooth(block[probe] - reference, TREND_ROWS)
         drift_z, drift_typical = _robust_z(
@@ -71,15 +77,15 @@ def _reference_probe_evidence(
         )
         streams.append(
             Evidence(
-                f"{probe}_trend",
-                probe,
-                drift_z,
-                block[probe],
-                reference + drift_typical,
-                "sensor",
-                "sensor",
-                "°C",
-                3.0,
+                name=f"{probe}_trend",
+                signal=probe,
+                z=drift_z,
+                actual=block[probe],
+                expected=reference + drift_typical,
+                subsystem_up="sensor",
+                subsystem_down="sensor",
+                unit="°C",
+                limit=3.0,
                 slow=True,
             )
         )
@@ -177,16 +183,16 @@ def test_grid_probe_streams_equal_the_reference_per_house(tail: int | None) -> N
         )
         want = [
             Evidence(
-                s.name,
-                s.signal,
-                s.z.iloc[-rows:],
-                s.actual.iloc[-rows:],
-                s.expected.iloc[-rows:],
-                s.subsystem_up,
-                s.subsystem_down,
-                s.unit,
-                s.limit,
-                s.slow,
+                name=s.name,
+                signal=s.signal,
+                z=s.z.iloc[-rows:],
+                actual=s.actual.iloc[-rows:],
+                expected=s.expected.iloc[-rows:],
+                subsystem_up=s.subsystem_up,
+                subsystem_down=s.subsystem_down,
+                unit=s.unit,
+                limit=s.limit,
+                slow=s.slow,
             )
             for s in _reference_probe_evidence(evaluated, house)
         ]

@@ -15,33 +15,21 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from ml_analyzer.detectors import (
-    FarmAnalyzer,
-    FarmHistory,
-    RawBuffer,
-    _enough_data,
-    judge,
-)
-from ml_analyzer.detectors import farm as farm_module
+from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, RawBuffer
+from ml_analyzer.detectors.alarms import SENSITIVITY, AlarmCarry, step_alarms
+from ml_analyzer.detectors.arrays import pack_medians as _pack_medians
 from ml_analyzer.detectors.arrays import rolling_max, rolling_mean, rolling_sum
-from ml_analyzer.detectors.farm import (
-    DERIVATIONS,
-    GRID_NS,
-    SENSITIVITY,
-    AlarmCarry,
-    Derivation,
-    FarmGrid,
-    Tables,
-    _pack_medians,
-    farm_evidence,
-    prepare,
-    prepare_rows,
-    step_alarm,
-    step_alarms,
-)
+from ml_analyzer.detectors.engine import TAIL_CONTEXT_ROWS, farm_evidence
+from ml_analyzer.detectors.evidence import pack as pack_module
+from ml_analyzer.detectors.evidence.base import TREND_ROWS, Signal
+from ml_analyzer.detectors.evidence.links import LINK_LOOKBACK
+from ml_analyzer.detectors.evidence.pack import SIGNALS
+from ml_analyzer.detectors.grid import GRID_NS, FarmGrid, Tables, prepare, prepare_rows
 
 from simulator.scenario import Scenario
 from simulator.series import iter_house_frames
+from tests.analyzer.farm_reference import enough_data as _enough_data
+from tests.analyzer.farm_reference import judge, step_alarm
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 ROLES = [
@@ -291,11 +279,11 @@ def test_a_tick_derives_signals_on_the_last_rows_only(monkeypatch: pytest.Monkey
         seen.append(len(next(iter(tables.values()))))
         return {}
 
-    monkeypatch.setattr(farm_module, "DERIVATIONS", [*DERIVATIONS, Derivation(10, spy)])
+    monkeypatch.setattr(pack_module, "SIGNALS", [*SIGNALS, Signal(lookback=10, derive=spy)])
     new = {
         h: f[(f.index > cut) & (f.index <= cut + timedelta(minutes=5))] for h, f in frames.items()
     }
     assert analyzer.update(FarmHistory(new))
-    longest = max(d.lookback for d in DERIVATIONS)
-    evaluated = 1 + farm_module.TREND_ROWS + farm_module.TAIL_CONTEXT_ROWS
-    assert seen == [evaluated + max(longest, farm_module.LINK_LOOKBACK, 10)]
+    longest = max(d.lookback for d in SIGNALS)
+    evaluated = 1 + TREND_ROWS + TAIL_CONTEXT_ROWS
+    assert seen == [evaluated + max(longest, LINK_LOOKBACK, 10)]

@@ -12,16 +12,11 @@ import pandas as pd
 import pytest
 from ml_analyzer.config import default_state_dir, load_config
 from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, HouseResult, RawBuffer
-from ml_analyzer.detectors.farm import SENSITIVITY, SLOW_Z_FACTOR, _pack_medians
-from ml_analyzer.flock_history import (
-    FILE_NAME,
-    STALE_SECONDS,
-    STREAM,
-    WARN_DAYS,
-    DaySummary,
-    FlockStore,
-    summarise_days,
-)
+from ml_analyzer.detectors.alarms import SENSITIVITY, SLOW_Z_FACTOR
+from ml_analyzer.detectors.arrays import pack_medians as _pack_medians
+from ml_analyzer.detectors.evidence.flock_days import DaySummary, summarise_days
+from ml_analyzer.detectors.evidence.flocks import STALE_SECONDS, STREAM, WARN_DAYS, FlockStore
+from ml_analyzer.flock_file import FILE_NAME, SavedFlockStore
 
 DAY = pd.Timedelta(days=1)
 START = pd.Timestamp("2026-01-01T00:00:00Z")
@@ -214,7 +209,7 @@ def test_no_earlier_flock_gives_no_value() -> None:
 
 def _analyzer_result(wear: float, tmp_path: Path) -> tuple[FarmAnalyzer, HouseResult]:
     first, second = two_flocks(wear)
-    store = FlockStore(tmp_path / FILE_NAME)
+    store = SavedFlockStore(tmp_path / FILE_NAME)
     store.observe("h1", Buffer(first))
     analyzer = FarmAnalyzer("medium", flocks=store)
     cut = second.index[0] + 14 * DAY
@@ -233,7 +228,7 @@ def test_the_analyzer_blames_heating_on_a_worn_second_flock(tmp_path: Path) -> N
     assert result.actual is not None
     assert result.actual / result.expected == pytest.approx(1.3, rel=0.1)
     # The store was saved once the analyzer filed the second flock's days.
-    assert len(FlockStore(tmp_path / FILE_NAME).houses["h1"]) == 2
+    assert len(SavedFlockStore(tmp_path / FILE_NAME).houses["h1"]) == 2
 
 
 def test_the_analyzer_is_quiet_on_an_equal_second_flock(tmp_path: Path) -> None:
@@ -244,10 +239,10 @@ def test_the_analyzer_is_quiet_on_an_equal_second_flock(tmp_path: Path) -> None:
 def test_store_survives_a_restart(tmp_path: Path) -> None:
     first, _ = two_flocks(1.0)
     path = tmp_path / "state" / FILE_NAME
-    store = FlockStore(path)
+    store = SavedFlockStore(path)
     store.observe("h1", Buffer(first))
     store.save()
-    again = FlockStore(path)
+    again = SavedFlockStore(path)
     assert again.houses == store.houses
     assert not list(path.parent.glob("*.tmp"))
 
@@ -258,12 +253,12 @@ def test_a_corrupt_file_starts_empty_with_one_log_line(
     path = tmp_path / FILE_NAME
     path.write_text('{"version": 1, "houses": {"h1": [[{"growth_day": 3}]]}}')
     with caplog.at_level(logging.WARNING):
-        store = FlockStore(path)
+        store = SavedFlockStore(path)
     assert store.houses == {}
     assert [r.message for r in caplog.records if "corrupt" in r.message] != []
     path.write_text("not json")
-    assert FlockStore(path).houses == {}
-    assert FlockStore(tmp_path / "missing.json").houses == {}
+    assert SavedFlockStore(path).houses == {}
+    assert SavedFlockStore(tmp_path / "missing.json").houses == {}
 
 
 def test_a_failed_save_is_logged_once_and_does_not_raise(
@@ -271,7 +266,7 @@ def test_a_failed_save_is_logged_once_and_does_not_raise(
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    store = FlockStore(blocker / FILE_NAME)
+    store = SavedFlockStore(blocker / FILE_NAME)
     store.add_day("h1", DaySummary(1, 0.0, 86400.0, 10.0, 5.0, True))
     with caplog.at_level(logging.WARNING):
         store.save()
@@ -303,7 +298,7 @@ def test_raw_buffer_is_a_house_buffer() -> None:
 
 
 def test_the_service_gives_every_farm_the_one_store(tmp_path: Path) -> None:
-    """cli wiring: one FlockStore in state_dir, shared by the analyzers of all farms."""
+    """cli wiring: one SavedFlockStore in state_dir, shared by the analyzers of all farms."""
     from ml_analyzer.cli import _detector_factories
     from ml_analyzer.config import AnalyzerConfig
 

@@ -433,3 +433,25 @@ async def test_rotem_farm_houses_get_analysis_entities(
     state = hass.states.get(anomaly)
     assert state is not None
     assert state.state == "on"
+
+
+async def test_the_coverage_of_a_verdict_reaches_the_anomaly_entity(hass: HomeAssistant) -> None:
+    """What the analysis watches, and why not the rest, is shown beside the verdict and kept
+    across a restart (restore cache round trip)."""
+    await setup_entry(hass, manual_entry())
+    coverage = {
+        "watched": ["climate", "heating", "ventilation"],
+        "not_watched": {"water": "no water meter", "feed": "no feed meter"},
+    }
+    await report(hass, [{"device_id": house_device_id(hass, 1), **HEATING_REPORT, **coverage}])
+
+    anomaly = state_of(hass, "binary_sensor", 1, "anomaly")
+    assert anomaly.attributes["watched"] == ["climate", "heating", "ventilation"]
+    assert anomaly.attributes["not_watched"] == {"water": "no water meter", "feed": "no feed meter"}
+    restored = AnalysisReport.from_dict({**stored_report("2026-11-23T11:58:00+00:00"), **coverage})
+    assert restored is not None
+    assert restored.watched == ("climate", "heating", "ventilation")
+    assert AnalysisReport.from_dict(restored.as_dict()) == restored
+    for damage in ({"watched": "climate"}, {"not_watched": ["water"]}):
+        damaged = {**stored_report("2026-11-23T11:58:00+00:00"), **damage}
+        assert AnalysisReport.from_dict(damaged) is None

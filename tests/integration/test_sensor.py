@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
+from dataclasses import replace
+from unittest.mock import MagicMock, patch
 
 import pytest
-from homeassistant.const import Platform
+from homeassistant.const import STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
@@ -13,7 +14,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import entity_summary
+from custom_components.rotem_farm.rotemnet import HouseMode, SiteSnapshot
+
+from .conftest import entity_summary, with_house
 
 pytestmark = pytest.mark.usefixtures("mock_client")
 
@@ -36,3 +39,24 @@ async def test_sensor_snapshot(
     """Every sensor of the captured farm, with its unit, class and value."""
     await _setup(hass, rotem_entry, [Platform.SENSOR])
     assert entity_summary(hass, rotem_entry.entry_id, "sensor") == snapshot
+
+
+async def test_house_mode_is_the_controller_mode_or_unknown(
+    hass: HomeAssistant,
+    rotem_entry: MockConfigEntry,
+    mock_client: MagicMock,
+    site: SiteSnapshot,
+) -> None:
+    """Each house shows its HouseMode; a house whose controller sends none (or a code the
+    client does not know, parsed as None) is unknown, never a made-up "full house"."""
+    empty = replace(site.houses[1], house_mode=HouseMode.EMPTY_HOUSE)
+    silent = replace(site.houses[2], house_mode=None)
+    mock_client.get_site.return_value = with_house(with_house(site, empty), silent)
+    await _setup(hass, rotem_entry, [Platform.SENSOR])
+    first = hass.states.get("sensor.green_valley_house_1_house_mode")
+    second = hass.states.get("sensor.green_valley_house_2_house_mode")
+    assert first is not None
+    assert second is not None
+    assert first.state == "empty_house"
+    assert first.attributes["options"] == [mode.name.lower() for mode in HouseMode]
+    assert second.state == STATE_UNKNOWN

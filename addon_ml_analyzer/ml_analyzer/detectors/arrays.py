@@ -81,3 +81,54 @@ def shifted(values: FloatArray) -> FloatArray:
     before[:1] = np.nan
     before[1:] = values[:-1]
     return before
+
+
+def pack_medians(values: FloatArray) -> FloatArray:
+    """Per house (column), the median of the other houses at each row (NaN where none reports).
+
+    One sort of each row serves every house: leaving one value out of a sorted row moves the
+    middle positions by at most one, which its rank tells (a NaN sorts last and moves nothing).
+    The values are np.nanmedian's over the other columns.
+    """
+    houses = values.shape[1]
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(houses)[None, :], axis=1)
+    present = ~np.isnan(values)
+    others = present.sum(axis=1, keepdims=True) - present
+    low = np.maximum((others - 1) // 2, 0)
+    high = others // 2
+    low += low >= rank
+    high += high >= rank
+    low_value = np.take_along_axis(ordered, np.minimum(low, houses - 1), axis=1)
+    high_value = np.take_along_axis(ordered, np.minimum(high, houses - 1), axis=1)
+    median: FloatArray = np.where(others % 2 == 1, low_value, (low_value + high_value) / 2.0)
+    median[others == 0] = np.nan
+    return median
+
+
+def rate_values(total: FloatArray) -> FloatArray:
+    """Increment per row of a running daily total that resets at local midnight.
+
+    A drop means the counter was reset: the new value itself is that row's increment. Gaps give
+    NaN rather than a made-up increment.
+    """
+    before = shifted(total)
+    step = total - before
+    reset = step < -0.05 * np.abs(before)
+    rate: FloatArray = np.maximum(np.where(reset, total, step), 0.0)
+    return rate
+
+
+def ffill(values: FloatArray, limit: int | None = None) -> FloatArray:
+    """Forward fill down the rows of a 2-D array (pandas' ffill, on plain arrays): a NaN takes
+    the last value above it, at most `limit` rows down when a limit is given."""
+    rows = np.arange(values.shape[0])[:, None]
+    last = np.maximum.accumulate(np.where(np.isnan(values), -1, rows), axis=0)
+    filled = np.take_along_axis(values, np.maximum(last, 0), axis=0)
+    missing = last < 0
+    if limit is not None:
+        missing |= rows - last > limit
+    filled[missing] = np.nan
+    return filled

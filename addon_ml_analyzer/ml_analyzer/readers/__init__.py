@@ -131,7 +131,24 @@ PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
     "exhaust_fans_running": (0.0, 1000.0),
     "alarm": (0.0, 1.0),
     "connection": (0.0, 1.0),
+    "house_mode": (0.0, 1.0),
 }
+# Roles whose HA state is text (an enum sensor), and the number each state is read as. HA's
+# influxdb integration stores such a state in the string field `state` (no `value` field), the
+# recorder as the state itself. The house mode is read as an occupancy flag: 1 for a mode that
+# holds birds (full house or room, a brooding stage, catching), 0 for an empty house or room;
+# a state not listed (unknown, unavailable, a mode added later) is a gap.
+HOUSE_MODE_OCCUPIED: dict[str, float] = {
+    "full_house": 1.0,
+    "first_brood": 1.0,
+    "second_brood": 1.0,
+    "third_brood": 1.0,
+    "full_room": 1.0,
+    "catching": 1.0,
+    "empty_house": 0.0,
+    "empty_room": 0.0,
+}
+TEXT_STATES: dict[str, dict[str, float]] = {"house_mode": HOUSE_MODE_OCCUPIED}
 # A signal of unknown role: only what no float a sensor sends can mean.
 ANY_RANGE = (-1e12, 1e12)
 
@@ -143,6 +160,16 @@ def plausible_range(role: str | None) -> tuple[float, float]:
     if role.startswith("probe_temperature_"):
         role = "probe_temperature"
     return PLAUSIBLE_RANGES.get(role, ANY_RANGE)
+
+
+def text_states(role: str | None) -> dict[str, float] | None:
+    """The numbers a text-valued role's states are read as, or None for a numeric role."""
+    return None if role is None else TEXT_STATES.get(role)
+
+
+def influx_field(role: str | None) -> str:
+    """The field HA's influxdb integration writes a role's state to: `state` for text."""
+    return "state" if text_states(role) is not None else "value"
 
 
 def keep_plausible(entity: EntityRef, points: Points) -> Points:

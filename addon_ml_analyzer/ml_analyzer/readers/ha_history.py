@@ -29,6 +29,7 @@ from ml_analyzer.readers import (
     SourceAnswerError,
     keep_plausible,
     points_series,
+    text_states,
     to_points,
 )
 
@@ -84,9 +85,11 @@ def _rows(answer: Any, what: str) -> Mapping[str, list[Mapping[str, Any]]]:
     return answer
 
 
-def _state_value(state: Any) -> float | None:
+def _state_value(state: Any, texts: Mapping[str, float] | None = None) -> float | None:
     if not isinstance(state, str):
         return None
+    if texts is not None:
+        return texts.get(state)
     if state in BINARY_VALUES:
         return BINARY_VALUES[state]
     try:
@@ -120,15 +123,25 @@ def parse_statistics(answer: Any, start: datetime, end: datetime) -> dict[str, p
     return result
 
 
-def parse_history(answer: Any, start: datetime, end: datetime) -> dict[str, pd.Series]:
-    """Numeric states at the time each took effect (last_changed), kept when start <= t < end."""
+def parse_history(
+    answer: Any,
+    start: datetime,
+    end: datetime,
+    roles: Mapping[str, str | None] | None = None,
+) -> dict[str, pd.Series]:
+    """Numeric states at the time each took effect (last_changed), kept when start <= t < end.
+
+    `roles` (entity id → role) selects how a text-valued role's states are read
+    (`readers.TEXT_STATES`); other states are numbers or on/off.
+    """
     low, high = start.timestamp(), end.timestamp()
     result: dict[str, pd.Series] = {}
     for entity_id, rows in _rows(answer, "history").items():
         times: list[float] = []
         values: list[float] = []
+        texts = text_states((roles or {}).get(entity_id))
         for row in rows:
-            value = _state_value(row.get("s", row.get("state")))
+            value = _state_value(row.get("s", row.get("state")), texts)
             stamp = row.get("lc", row.get("lu"))
             if value is None or not _number(stamp) or not low <= stamp < high:
                 continue
@@ -216,7 +229,8 @@ class HomeAssistantHistoryReader:
                 significant_changes_only=False,
                 include_start_time_state=False,
             )
-            parsed = await asyncio.to_thread(parse_history, history, low, high)
+            roles = {entity_id: refs[entity_id].role for entity_id in group}
+            parsed = await asyncio.to_thread(parse_history, history, low, high, roles)
             for entity_id, series in parsed.items():
                 found[entity_id].append(series)
         result: dict[str, pd.Series] = {}

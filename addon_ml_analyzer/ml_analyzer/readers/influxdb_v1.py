@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,9 +38,11 @@ from ml_analyzer.readers import (
     SourceUnavailableError,
     anchored_regex,
     connect_reason,
+    influx_field,
     influx_measurement,
     keep_plausible,
     points_series,
+    text_states,
     to_points,
 )
 
@@ -59,12 +61,18 @@ def _epoch_ns(moment: datetime) -> int:
 
 
 def build_query(
-    measurement: str | Sequence[str], object_ids: Sequence[str], start: datetime, end: datetime
+    measurement: str | Sequence[str],
+    object_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+    *,
+    field: str = "value",
 ) -> str:
     """One InfluxQL statement for all entities of one measurement (or several) in [start, end).
 
     Several measurements are matched with one regex: HA files a unit-less entity under its own
-    entity id when no default measurement is set, and one query still serves them all.
+    entity id when no default measurement is set, and one query still serves them all. `field`
+    is `state` for text-valued roles (`readers.influx_field`).
     """
     source = (
         quote_identifier(measurement)
@@ -72,7 +80,7 @@ def build_query(
         else anchored_regex(measurement)
     )
     return (
-        f'SELECT "value" FROM {source} '
+        f"SELECT {quote_identifier(field)} FROM {source} "
         f'WHERE "entity_id" =~ {anchored_regex(object_ids)} '
         f"AND time >= {_epoch_ns(start)} AND time < {_epoch_ns(end)} "
         'GROUP BY "entity_id", "domain"'
@@ -122,12 +130,15 @@ def parse_document(document: Any) -> list[dict[str, Any]]:
     return found
 
 
-def parse_series(series: dict[str, Any]) -> tuple[str, str, npt.NDArray[np.float64]]:
+def parse_series(
+    series: dict[str, Any], texts: Mapping[str, float] | None = None
+) -> tuple[str, str, npt.NDArray[np.float64]]:
     """(entity_id tag, domain tag, rows as an (n, 2) array of epoch ms and value) of one series.
 
     Rows are `[time, value]` (we select one field): the whole block is converted at once when
     it is clean; otherwise row by row, where a value that is not a number becomes NaN (dropped
-    later: a gap) and a row that is not `[number, value]` is `SourceAnswerError`.
+    later: a gap) and a row that is not `[number, value]` is `SourceAnswerError`. `texts` reads
+    a text-valued role's states (`readers.TEXT_STATES`): a state not in it is a gap too.
     """
     tags = series.get("tags")
     if tags is None:
@@ -142,6 +153,13 @@ def parse_series(series: dict[str, Any]) -> tuple[str, str, npt.NDArray[np.float
         values = []
     if not isinstance(values, list):
         raise SourceAnswerError("InfluxDB sent an unexpected answer ('values' is not a list)")
+    if texts is not None:
+        values = [
+            [row[0], texts.get(row[1], np.nan) if isinstance(row[1], str) else np.nan]
+            if isinstance(row, list) and len(row) == 2
+            else row
+            for row in values
+        ]
     try:
         rows = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
@@ -204,25 +222,31 @@ class InfluxV1Reader:
         self, entities: Sequence[EntityRef], start: datetime, end: datetime
     ) -> dict[str, Points]:
         """`read` as plain arrays (readers.Points): what the loop uses every tick."""
-        by_measurement: dict[str, list[EntityRef]] = defaultdict(list)
-        own_measurement: list[EntityRef] = []
+        by_measurement: dict[tuple[str, str | None], list[EntityRef]] = defaultdict(list)
+        own_measurement: dict[str | None, list[EntityRef]] = defaultdict(list)
         for entity in entities:
             measurement = influx_measurement(
                 entity, self._config.default_measurement, self._config.override_measurement
             )
+            # A text-valued role is its own query (another field, its own reading of states).
+            kind = entity.role if text_states(entity.role) is not None else None
             if measurement == entity.entity_id:
-                own_measurement.append(entity)
+                own_measurement[kind].append(entity)
             else:
-                by_measurement[measurement].append(entity)
-        jobs: list[tuple[str | list[str], list[EntityRef]]] = list(by_measurement.items())
-        if own_measurement:
-            jobs.append(([entity.entity_id for entity in own_measurement], own_measurement))
+                by_measurement[measurement, kind].append(entity)
+        jobs: list[tuple[str | list[str], str | None, list[EntityRef]]] = [
+            (measurement, kind, group) for (measurement, kind), group in by_measurement.items()
+        ]
+        for kind, group in own_measurement.items():
+            jobs.append(([entity.entity_id for entity in group], kind, group))
         # influxd encodes raw points on one core per query: two at a time keep it busy.
         limit = asyncio.Semaphore(PARALLEL_QUERIES)
 
-        async def run(measurement: str | list[str], group: list[EntityRef]) -> dict[str, Points]:
+        async def run(
+            measurement: str | list[str], kind: str | None, group: list[EntityRef]
+        ) -> dict[str, Points]:
             async with limit:
-                return await self._read_measurement(measurement, group, start, end)
+                return await self._read_measurement(measurement, kind, group, start, end)
 
         result: dict[str, Points] = {}
         for part in await asyncio.gather(*(run(*job) for job in jobs)):
@@ -232,25 +256,29 @@ class InfluxV1Reader:
     async def _read_measurement(
         self,
         measurement: str | Sequence[str],
+        kind: str | None,
         entities: Sequence[EntityRef],
         start: datetime,
         end: datetime,
     ) -> dict[str, Points]:
+        """One query for `entities` of one measurement; `kind` is their role when it is
+        text-valued (read from the `state` field), None for numbers."""
         by_tags = {(entity.object_id, entity.domain): entity.entity_id for entity in entities}
         by_object_id: dict[str, list[str]] = defaultdict(list)
         for entity in entities:
             by_object_id[entity.object_id].append(entity.entity_id)
-        query = build_query(measurement, list(by_object_id), start, end)
+        query = build_query(measurement, list(by_object_id), start, end, field=influx_field(kind))
+        refs = {entity.entity_id: entity for entity in entities}
+        texts = text_states(kind)
         chunks: dict[str, list[npt.NDArray[np.float64]]] = defaultdict(list)
         async for series in self._query(query):
-            object_id, domain, rows = parse_series(series)
+            object_id, domain, rows = parse_series(series, texts)
             entity_id = by_tags.get((object_id, domain))
             if entity_id is None and not domain and len(by_object_id[object_id]) == 1:
                 entity_id = by_object_id[object_id][0]
             if entity_id is None or not len(rows):
                 continue
             chunks[entity_id].append(rows)
-        refs = {entity.entity_id: entity for entity in entities}
         result: dict[str, Points] = {}
         for entity_id, parts in chunks.items():
             points = np.concatenate(parts) if len(parts) > 1 else parts[0]

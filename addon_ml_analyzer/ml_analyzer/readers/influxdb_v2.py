@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +31,11 @@ from ml_analyzer.readers import (
     SourceUnavailableError,
     anchored_regex,
     connect_reason,
+    influx_field,
     influx_measurement,
     keep_plausible,
     points_series,
+    text_states,
     to_points,
 )
 
@@ -66,22 +68,33 @@ def _rfc3339(moment: datetime) -> str:
 
 
 def build_flux(
-    bucket: str, measurement: str, object_ids: Sequence[str], start: datetime, end: datetime
+    bucket: str,
+    measurement: str,
+    object_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+    *,
+    field: str = "value",
 ) -> str:
-    """One Flux query for all entities of one measurement in [start, end)."""
+    """One Flux query for all entities of one measurement in [start, end); `field` is `state`
+    for text-valued roles (`readers.influx_field`)."""
     return (
         f"from(bucket: {flux_string(bucket)})\n"
         f"  |> range(start: {_rfc3339(start)}, stop: {_rfc3339(end)})\n"
         f"  |> filter(fn: (r) => r._measurement == {flux_string(measurement)}"
-        ' and r._field == "value")\n'
+        f" and r._field == {flux_string(field)})\n"
         f"  |> filter(fn: (r) => r.entity_id =~ {anchored_regex(object_ids)})\n"
         '  |> keep(columns: ["_time", "_value", "entity_id", "domain"])\n'
     )
 
 
-def parse_annotated_csv(text: str) -> dict[tuple[str, str], tuple[list[float], list[float]]]:
+def parse_annotated_csv(
+    text: str, texts: Mapping[str, float] | None = None
+) -> dict[tuple[str, str], tuple[list[float], list[float]]]:
     """(entity_id tag, domain tag) → (epoch ms, values) from Flux annotated CSV.
 
+    `texts` reads a text-valued role's states (`readers.TEXT_STATES`); a state not in it is
+    left out (a gap).
     Every table starts with annotation rows (`#datatype`, `#group`, `#default`) and a header
     row; a Flux runtime error arrives as a table with an `error` column. Values are returned
     as sent (non-finite ones too): the reader cleans them per role.
@@ -107,10 +120,15 @@ def parse_annotated_csv(text: str) -> dict[tuple[str, str], tuple[list[float], l
         if not time_text or not value_text:
             continue
         stamp = parse_time(time_text)
-        try:
-            value = float(value_text)
-        except ValueError:
-            continue
+        if texts is not None:
+            if value_text not in texts:
+                continue
+            value = texts[value_text]
+        else:
+            try:
+                value = float(value_text)
+            except ValueError:
+                continue
         key = (record.get("entity_id", ""), record.get("domain", ""))
         points[key][0].append(stamp)
         points[key][1].append(value)
@@ -157,23 +175,31 @@ class InfluxV2Reader:
         self, entities: Sequence[EntityRef], start: datetime, end: datetime
     ) -> dict[str, pd.Series]:
         """Points with start <= time < end, one Flux query per measurement."""
-        by_measurement: dict[str, list[EntityRef]] = defaultdict(list)
+        by_measurement: dict[tuple[str, str | None], list[EntityRef]] = defaultdict(list)
         for entity in entities:
             measurement = influx_measurement(
                 entity, self._config.default_measurement, self._config.override_measurement
             )
-            by_measurement[measurement].append(entity)
+            # A text-valued role is its own query (another field, its own reading of states).
+            kind = entity.role if text_states(entity.role) is not None else None
+            by_measurement[measurement, kind].append(entity)
         result: dict[str, pd.Series] = {}
-        for measurement, group in by_measurement.items():
+        for (measurement, kind), group in by_measurement.items():
             flux = build_flux(
-                self._config.bucket, measurement, [e.object_id for e in group], start, end
+                self._config.bucket,
+                measurement,
+                [e.object_id for e in group],
+                start,
+                end,
+                field=influx_field(kind),
             )
             text = await self._run(flux)
             by_tags = {(entity.object_id, entity.domain): entity for entity in group}
             by_object_id: dict[str, list[EntityRef]] = defaultdict(list)
             for entity in group:
                 by_object_id[entity.object_id].append(entity)
-            for (object_id, domain), (times, values) in parse_annotated_csv(text).items():
+            points = parse_annotated_csv(text, text_states(kind))
+            for (object_id, domain), (times, values) in points.items():
                 match = by_tags.get((object_id, domain))
                 if match is None and not domain and len(by_object_id[object_id]) == 1:
                     match = by_object_id[object_id][0]

@@ -1,6 +1,6 @@
-"""Backtest the farm detectors on simulated scenarios with known faults.
+"""Backtest the farm detectors on simulated scenarios with known faults (dev tooling).
 
-`python -m ml_analyzer backtest --scenario FILE [--sensitivity S] [--days N]` generates the
+`.venv/bin/python bench/backtest.py --scenario FILE [--sensitivity S] [--days N]` generates the
 scenario's signals with the simulator's benchmark API (`simulator.series.generate`), runs the very
 functions `FarmAnalyzer` uses over the whole run (causal, so this is what the live analyzer would
 have said at each 5-minute tick), and prints per fault: detected or not, the delay after the true
@@ -11,14 +11,16 @@ The lead is measured against the fixed alarm *the fault caused*: the first alarm
 that the same house without that fault (the simulator's counterfactual: same seed, weather and
 flock) would not have had at all. A fixed alarm that a hot afternoon sets off anyway is
 no deadline for a warning about a drifting probe; such alarms are still counted as "fired".
+
+It lives beside the benchmarks, not in the add-on, because it needs the simulator.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,13 +29,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ml_analyzer.detectors.farm import (
-    MIN_ROWS,
-    SENSITIVITY,
-    FloatArray,
-    alarm_state,
-    farm_evidence,
-)
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (str(ROOT / "addon_ml_analyzer"), str(ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from ml_analyzer.detectors.alarms import SENSITIVITY, alarm_state  # noqa: E402
+from ml_analyzer.detectors.arrays import FloatArray  # noqa: E402
+from ml_analyzer.detectors.coverage import coverage_rows  # noqa: E402
+from ml_analyzer.detectors.engine import farm_evidence  # noqa: E402
+from ml_analyzer.detectors.grid import MIN_ROWS  # noqa: E402
 
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
@@ -49,6 +54,8 @@ EXPECTED_SUBSYSTEM = {
     "feed_stop": "feed",
     "controller_offline": "controller_link",
 }
+COVERAGE_NAME = {"sensor": "probes"}
+"""A subsystem under its name in the verdict's coverage (detectors/coverage.py)."""
 SLOW_FAULTS = ("probe_drift", "heater_wear", "water_blockage", "fan_wear")
 DEFAULT_DAYS = 12
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -74,6 +81,9 @@ class FaultOutcome:
     lead_over_any_fixed_hours: float | None = None
     """First fixed alarm of any cause minus detection time (the definition before the
     counterfactual: a hot afternoon's alarm counts too); None when none fired."""
+    watched: bool = True
+    """The house's verdict watched the fault's subsystem at some time after the onset (else
+    it said "not watched" rather than "normal")."""
 
 
 @dataclass(frozen=True)
@@ -97,13 +107,21 @@ def wide_frames(frame: pd.DataFrame) -> dict[int, dict[str, pd.DataFrame]]:
     return farms
 
 
+Alarms = dict[str, tuple[pd.DatetimeIndex, FloatArray, list[tuple[str, str, FloatArray]]]]
+Coverage = dict[str, dict[str, npt.NDArray[np.bool_]]]
+
+
 def house_alarms(
-    frames: dict[str, pd.DataFrame], sensitivity: str
-) -> dict[str, tuple[pd.DatetimeIndex, FloatArray, list[tuple[str, str, FloatArray]]]]:
-    """Per house: grid, union alarm state, and (stream, subsystem, state) of every stream."""
+    frames: dict[str, pd.DataFrame], sensitivity: str, coverage: Coverage | None = None
+) -> Alarms:
+    """Per house: grid, union alarm state, and (stream, subsystem, state) of every stream.
+
+    With `coverage`, it also receives per house the rows each subsystem was watched."""
     level = SENSITIVITY[sensitivity]
-    out: dict[str, tuple[pd.DatetimeIndex, FloatArray, list[tuple[str, str, FloatArray]]]] = {}
+    out: Alarms = {}
     for house, evidence in farm_evidence(frames).items():
+        if coverage is not None:
+            coverage[house] = coverage_rows(evidence)
         union: FloatArray = np.zeros(len(evidence.index))
         streams = []
         for stream in evidence.streams:
@@ -146,7 +164,8 @@ def evaluate_run(
     false_alarms = 0
     clean_rows = 0
     for farm, frames in wide_frames(result.frame).items():
-        alarms = house_alarms(frames, sensitivity)
+        watched: Coverage = {}
+        alarms = house_alarms(frames, sensitivity, watched)
         for house, (index, union, streams) in alarms.items():
             own = [f for f in faults if f.farm == farm and str(f.house) == house]
             if not own:
@@ -158,7 +177,11 @@ def evaluate_run(
             false_alarms += len(_onsets(np.where(before, union, 0.0)))
             for truth in own:
                 alarm = fault_alarms[id(truth)]
-                outcomes.append(_outcome(name, house, truth, index, streams, fault_alarm=alarm))
+                outcome = _outcome(name, house, truth, index, streams, fault_alarm=alarm)
+                subsystem = EXPECTED_SUBSYSTEM[truth.kind]
+                rows = watched[house][COVERAGE_NAME.get(subsystem, subsystem)]
+                seen = bool(rows[np.asarray(index >= onset)].any())
+                outcomes.append(replace(outcome, watched=seen))
     rows_per_week = 7 * 288
     return RunOutcome(outcomes, false_alarms, clean_rows / rows_per_week, not faults)
 
@@ -212,13 +235,20 @@ def _outcome(
     )
 
 
-def run_scenario(scenario: Scenario, start: datetime, days: float, sensitivity: str) -> RunOutcome:
-    """Generate one scenario with the simulator and evaluate the detectors on it."""
+def run_scenario(
+    scenario: Scenario,
+    start: datetime,
+    days: float,
+    sensitivity: str,
+    roles: Iterable[str] | None = None,
+) -> RunOutcome:
+    """Generate one scenario with the simulator and evaluate the detectors on it (with only
+    the signals `roles` when given, e.g. what a manual farm links)."""
     from simulator.series import generate
 
     origin = scenario.start or start
     end = origin + timedelta(days=days)
-    result = generate(scenario, origin, end)
+    result = generate(scenario, origin, end, roles=roles)
     caused = fault_caused_alarms(scenario, origin, end)
     return evaluate_run(scenario.name, result, sensitivity, caused)
 
@@ -287,13 +317,20 @@ def _fixed_alarm_on(signals: dict[str, FloatArray]) -> npt.NDArray[np.bool_]:
     return on
 
 
-def summarise(outcomes: Sequence[RunOutcome]) -> list[str]:
-    """Figures as `name: value unit` lines, per fault type and overall."""
+def summarise(outcomes: Sequence[RunOutcome], coverage: bool = False) -> list[str]:
+    """Figures as `name: value unit` lines, per fault type and overall; with `coverage`, also
+    per fault type detected / missed / not watched and the false all-clears (missed faults in a
+    subsystem the verdict watched: it called the house normal)."""
     lines: list[str] = []
     faults = [f for run in outcomes for f in run.faults]
     kinds = sorted({f.kind for f in faults})
     for kind in kinds:
         group = [f for f in faults if f.kind == kind]
+        if coverage:
+            hit = sum(f.detected for f in group)
+            missed = sum(not f.detected and f.watched for f in group)
+            unseen = sum(not f.detected and not f.watched for f in group)
+            lines.append(f"{kind}.detected_missed_not_watched: {hit} / {missed} / {unseen} runs")
         found = [f for f in group if f.detected]
         delays = [f.delay_hours for f in found if f.delay_hours is not None]
         leads = [f.lead_over_fixed_hours for f in found if f.lead_over_fixed_hours is not None]
@@ -325,6 +362,11 @@ def summarise(outcomes: Sequence[RunOutcome]) -> list[str]:
             )
             share = 100 * len(early_any) / len(group)
             lines.append(f"{kind}.warned_24h_before_any_fixed_alarm: {share:.0f} %")
+    if faults and coverage:
+        false_clear = sum(not f.detected and f.watched for f in faults)
+        lines.append(f"all.false_all_clear: {false_clear} runs")
+        unseen_all = sum(not f.detected and not f.watched for f in faults)
+        lines.append(f"all.not_watched: {unseen_all} runs")
     if faults:
         found_all = sum(f.detected for f in faults)
         lines.append(f"all.detected: {100 * found_all / len(faults):.1f} %")
@@ -346,9 +388,9 @@ def _base(kind: str) -> str:
     return {"heater_wear": "heater_failure", "fan_wear": "fan_failure"}.get(kind, kind)
 
 
-def main(argv: list[str]) -> int:
-    """CLI entry: `backtest --scenario FILE [--sensitivity S] [--days N] [--start ISO]`."""
-    parser = argparse.ArgumentParser(prog="ml_analyzer backtest", description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry: `bench/backtest.py --scenario FILE [--sensitivity S] [--days N] [--start ISO]`."""
+    parser = argparse.ArgumentParser(prog="bench/backtest.py", description=__doc__)
     parser.add_argument("--scenario", required=True, type=Path, help="scenario file (YAML/JSON)")
     parser.add_argument("--sensitivity", default="medium", choices=sorted(SENSITIVITY))
     parser.add_argument("--days", type=float, default=DEFAULT_DAYS, help="length of the run")
@@ -399,3 +441,7 @@ def main(argv: list[str]) -> int:
     for line in summarise([outcome]):
         print(line)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,10 @@
-"""Heating evidence: heater run time against the house's own heat-demand line.
+"""Heating signals of the pack family: how hard the heaters work, and per degree of demand.
+
+  heat_effort       heaters running as share of the most seen (2 h mean): all on, or none,
+                    while the pack heats
+  heat_load(_daily) heater run time against the house's own heat-demand line (12 h / 24 h)
+
+Heater run time against the house's own heat-demand line:
 
 A wearing heater (less heat per hour: a fouled burner, a weak fan, low gas pressure) does not
 show in the house temperature at first: the controller runs the heaters longer and holds the set
@@ -22,10 +28,11 @@ weather. So for every house:
    over the last 12 hours (`heat_load`) and 24 hours (`heat_load_daily`: heaters that only run
    at night need the whole day), in percent.
 
-The pack machinery (farm.py) then compares each house's ratio with the median of its sibling
-houses (weather, a cold snap or a common mistake in the line cancel) and with the ratio's own
-past. The line is learnt a day late, so a wear that develops over days is not learnt away while
-it happens; the birds' growing heat over that day moves every house of the pack alike.
+The pack machinery (evidence/pack.py) then compares each house's ratio with the median of its
+sibling houses (weather, a cold snap or a common mistake in the line cancel) and with the
+ratio's own past. The line is learnt a day late, so a wear that develops over days is not learnt
+away while it happens; the birds' growing heat over that day moves every house of the pack
+alike.
 
 Needs `heaters_running`, `set_temperature` and `outside_temperature`; a house without them gets
 no heating-load evidence (never a made-up value).
@@ -43,6 +50,7 @@ from ml_analyzer.detectors.arrays import (
     rolling_sum,
     shifted,
 )
+from ml_analyzer.detectors.evidence.base import EvidenceSpec, Signal
 
 ROWS_PER_HOUR = 12
 ROWS_PER_DAY = 24 * ROWS_PER_HOUR
@@ -143,3 +151,44 @@ def _expected_running(running: FloatArray, demand: FloatArray) -> FloatArray:
     line = intercept + slope * demand[usable]
     expected[usable] = np.minimum(np.maximum(line, 0.0), most[usable])
     return expected
+
+
+EFFORT_MOST_ROWS = 7 * ROWS_PER_DAY
+"""Window of the most heaters seen running for heat_effort (a week)."""
+EFFORT_ROWS = 2 * ROWS_PER_HOUR
+
+
+def heat_effort(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """`heat_effort`: heaters running as a share of the most seen in a week, 2 h mean."""
+    heaters = tables.get("heaters_running")
+    if heaters is None:
+        return {}
+    running = heaters.to_numpy(dtype=float)
+    most = np.maximum(rolling_max(running, EFFORT_MOST_ROWS), 1.0)
+    effort = rolling_mean(running / most, EFFORT_ROWS, EFFORT_ROWS // 3)
+    return {"heat_effort": pd.DataFrame(effort, index=heaters.index, columns=heaters.columns)}
+
+
+def _load_spec(unit: str) -> EvidenceSpec:
+    return EvidenceSpec(
+        signal="heaters_running", floor=2.0, up="heating", down="heating", unit=unit, slow=True
+    )
+
+
+HEAT_EFFORT = Signal(
+    lookback=EFFORT_MOST_ROWS + EFFORT_ROWS,
+    derive=heat_effort,
+    specs={
+        "heat_effort": EvidenceSpec(
+            signal="heaters_running", floor=0.05, up="heating", down="heating", unit="share"
+        )
+    },
+)
+HEAT_LOAD = Signal(
+    lookback=HEAT_LOAD_LOOKBACK,
+    derive=heat_load,
+    specs={
+        "heat_load": _load_spec("% vs demand line, 12 h"),
+        "heat_load_daily": _load_spec("% vs demand line, 24 h"),
+    },
+)

@@ -12,57 +12,35 @@ has learnt since.
 `FlockStore` keeps, per house (its unique key) and flock, one `DaySummary` per completed growth
 day: heater-hours (mean heaters running x 24 h), degree-days (mean of set point - outside
 temperature, clipped at 0) and whether the house held its set point. It is small (a few kB per
-house), bounded (MAX_FLOCKS flocks per house) and persisted as JSON, so it outlives the buffer
-and restarts. `attach` is the analyzer's hook: it summarises a house's completed days only when
-its growth day has changed since the last call, saves the store when something was added, and
-appends the `heat_flocks` evidence stream to each house's evidence. Without an earlier flock
-(or without the roles it needs) the stream is NaN: no value, never a made-up one.
+house) and bounded (MAX_FLOCKS flocks per house), so it outlives the buffer; the service keeps
+it across restarts (ml_analyzer/flock_file.py: this module does no I/O, it calls `changed` when
+days were added). `attach` is the analyzer's hook: it summarises a house's completed days only
+when its growth day has changed since the last call and appends the `heat_flocks` evidence
+stream to each house's evidence. Without an earlier flock (or without the roles it needs) the
+stream is NaN: no value, never a made-up one.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import logging
 import math
-import os
-import tempfile
-import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ml_analyzer.detectors.farm import Evidence, HouseEvidence, _pack_medians
+from ml_analyzer.detectors.arrays import FloatArray, pack_medians
+from ml_analyzer.detectors.evidence.base import Evidence, HouseEvidence
+from ml_analyzer.detectors.evidence.flock_days import (
+    DAY_SECONDS,
+    DaySummary,
+    HouseBuffer,
+    summarise_days,
+)
 
-_LOGGER = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
-
-FILE_NAME = "flock_history.json"
-FORMAT_VERSION = 1
 MAX_FLOCKS = 5
 """Flocks kept per house (the current one and four earlier ones)."""
-DAY_SECONDS = 86400.0
-MAX_HOLD_SECONDS = 12 * 3600.0
-"""A point's value is held until the next point, at most this long (a gap is not data). Long:
-InfluxDB holds only the changes HA wrote, and heaters may run flat out all night unchanged."""
-MIN_COVERAGE_SECONDS = 20 * 3600.0
-"""A growth day is summarised only when each quantity covers this much of it."""
-MAX_DAY_SECONDS = 30 * 3600.0
-"""Longer 'days' (a growth-day counter that stood still) are not summarised."""
-MIN_WORKING_SECONDS = 4 * 3600.0
-"""Time with some but not all heaters running that a day's line needs."""
-MIN_DEMAND_SPREAD = 1.0
-"""Standard deviation of the demand (°C) over those times: a flat demand gives no slope."""
-MIN_DEGREE_DAYS = 2.0
-"""Below this mean heat demand (°C) the birds' own heat dominates: no ratio."""
-HELD_WITHIN = 1.0
-"""The house held its set point: the day's mean of inside - set point is not below -1 °C."""
 MATCH_DAYS = 2
 """Growth days of earlier flocks compared with a day: the same day ± this many."""
 MIN_REFERENCES = 3
@@ -79,36 +57,6 @@ NEW_FLOCK_GAP_DAYS = 2.0
 """More days between two summarised days than their growth days tell: an empty house between."""
 STREAM = "heat_flocks"
 UNIT = "heaters per °C of demand, vs earlier flocks"
-
-
-class HouseBuffer(Protocol):
-    """What `attach` reads of a house's recent raw points (detectors.RawBuffer)."""
-
-    times: npt.NDArray[np.int64]
-
-    def column(self, role: str) -> FloatArray | None:
-        """The values of one role (None when the house never reported it)."""
-
-
-@dataclass(frozen=True)
-class DaySummary:
-    """One completed growth day of one house (times in epoch seconds)."""
-
-    growth_day: int
-    start: float
-    end: float
-    heater_hours: float
-    degree_days: float
-    held: bool
-    slope: float | None = None
-    """Heaters running per °C of demand while they work (see _day_slope); None: no fit."""
-
-    @property
-    def ratio(self) -> float | None:
-        """Heater-hours per degree-day (None where the demand is too small to divide by)."""
-        if self.degree_days < MIN_DEGREE_DAYS:
-            return None
-        return self.heater_hours / self.degree_days
 
 
 @dataclass
@@ -177,64 +125,22 @@ class _Timeline:
 
 
 class FlockStore:
-    """Daily flock summaries of every house, loaded from and saved to `path` (None: in memory).
+    """Daily flock summaries of every house, in memory.
 
-    One store serves every farm of the service (houses are keyed by their unique key). A file
-    that is missing or cannot be read starts an empty store with one log line; a failed save is
-    logged once and retried on the next completed day: the analysis never stops for it.
+    One store serves every farm of the service (houses are keyed by their unique key). It does
+    no I/O: `changed` is called after days were filed, which a persistent store
+    (ml_analyzer/flock_file.py) overrides to save.
     """
 
-    def __init__(self, path: Path | None = None, max_flocks: int = MAX_FLOCKS) -> None:
-        self.path = path
+    def __init__(self, max_flocks: int = MAX_FLOCKS) -> None:
         self.max_flocks = max_flocks
         self.houses: dict[str, list[Flock]] = {}
-        self._lock = threading.Lock()
         self._scanned: dict[str, float | None] = {}
         self._timelines: dict[str, list[DayDeviation]] = {}
         self._timeline_arrays: dict[str, _Timeline] = {}
-        self._save_failed = False
-        if path is not None:
-            self._load(path)
 
-    def _load(self, path: Path) -> None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            _LOGGER.info("No flock history at %s yet; starting empty", path)
-            return
-        except OSError as err:
-            _LOGGER.warning("Flock history %s unreadable (%s); starting empty", path, err.strerror)
-            return
-        try:
-            self.houses = _decode(json.loads(text))
-        except (ValueError, TypeError, KeyError) as err:
-            self.houses = {}
-            _LOGGER.warning("Flock history %s is corrupt (%s); starting empty", path, err)
-
-    def save(self) -> None:
-        """Write the store atomically (a temporary file renamed over the old one)."""
-        if self.path is None:
-            return
-        with self._lock:
-            data = json.dumps(_encode(self.houses), separators=(",", ":"))
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                handle, temporary = tempfile.mkstemp(
-                    dir=self.path.parent, prefix=".flock_history.", suffix=".tmp"
-                )
-                try:
-                    with os.fdopen(handle, "w", encoding="utf-8") as file:
-                        file.write(data)
-                    os.replace(temporary, self.path)
-                except BaseException:
-                    Path(temporary).unlink(missing_ok=True)
-                    raise
-            except OSError as err:
-                if not self._save_failed:
-                    _LOGGER.warning("Cannot save flock history to %s: %s", self.path, err.strerror)
-                self._save_failed = True
-                return
-            self._save_failed = False
+    def changed(self) -> None:
+        """Days were added to the store (a hook: nothing to do in memory)."""
 
     def add_day(self, house: str, day: DaySummary) -> bool:
         """File a completed day under the house's current flock or a new one; False if known.
@@ -324,14 +230,14 @@ class FlockStore:
     def attach(
         self, buffer: Mapping[str, HouseBuffer], evidence: Mapping[str, HouseEvidence]
     ) -> None:
-        """The analyzer's hook: update and save the store, add `heat_flocks` to each house."""
+        """The analyzer's hook: update the store, add `heat_flocks` to each house."""
         added = False
         for house in evidence:
             raw = buffer.get(house)
             if raw is not None:
                 added |= self.observe(house, raw)
         if added:
-            self.save()
+            self.changed()
         houses = list(evidence)
         if houses:
             index = next(iter(evidence.values())).index
@@ -385,157 +291,22 @@ class FlockStore:
                 spread[fresh, column] = arrays.spread[at[fresh]]
                 actual[fresh, column] = arrays.actual[at[fresh]]
                 expected[fresh, column] = arrays.expected[at[fresh]]
-            packs = [np.nan_to_num(_pack_medians(values), nan=0.0) for values in excess]
+            packs = [np.nan_to_num(pack_medians(values), nan=0.0) for values in excess]
             residual = [values - pack for values, pack in zip(excess, packs, strict=True)]
             expected *= np.exp(packs[0])
             with np.errstate(invalid="ignore"):
                 z = np.maximum(np.min(np.stack(residual), axis=0) / spread, 0.0)
         return [
             Evidence(
-                STREAM,
-                "heaters_running",
-                pd.Series(z[:, column], index=index),
-                pd.Series(actual[:, column], index=index),
-                pd.Series(expected[:, column], index=index),
-                "heating",
-                "heating",
-                UNIT,
+                name=STREAM,
+                signal="heaters_running",
+                z=pd.Series(z[:, column], index=index),
+                actual=pd.Series(actual[:, column], index=index),
+                expected=pd.Series(expected[:, column], index=index),
+                subsystem_up="heating",
+                subsystem_down="heating",
+                unit=UNIT,
                 slow=True,
             )
             for column in range(len(houses))
         ]
-
-
-def summarise_days(buffer: HouseBuffer) -> list[DaySummary]:
-    """The completed growth days in a house's raw points (a day ends where the next begins).
-
-    Means are weighted by time (each point's value holds until the next point, at most
-    MAX_HOLD_SECONDS), so a recorder that stores only changes gives the same means as a poll
-    every five minutes. The first day of the buffer usually starts before it and lacks
-    coverage; it is left out, as is any day whose quantities cover less than 20 hours.
-    """
-    growth = buffer.column("growth_day")
-    heaters = buffer.column("heaters_running")
-    wanted = buffer.column("set_temperature")
-    outside = buffer.column("outside_temperature")
-    inside = buffer.column("temperature")
-    if growth is None or heaters is None or wanted is None or outside is None or inside is None:
-        return []
-    seconds = buffer.times / 1e9
-    present = np.flatnonzero(np.isfinite(growth))
-    if len(present) < 2:
-        return []
-    days: list[DaySummary] = []
-    values = growth[present]
-    changes = np.flatnonzero(values[1:] != values[:-1]) + 1
-    starts = np.r_[0, changes]
-    for first, after in itertools.pairwise(starts):
-        begin = int(present[first])
-        stop = int(present[after])
-        start, end = float(seconds[begin]), float(seconds[stop])
-        if not MIN_COVERAGE_SECONDS <= end - start <= MAX_DAY_SECONDS:
-            continue
-        held_for = np.minimum(np.diff(np.r_[seconds[begin:stop], end]), MAX_HOLD_SECONDS)
-        block = np.column_stack(
-            [heaters[begin:stop], wanted[begin:stop], outside[begin:stop], inside[begin:stop]]
-        )
-        block = _hold(block, seconds[begin:stop])
-        demand = np.maximum(block[:, 1] - block[:, 2], 0.0)
-        means = [_time_mean(column, held_for) for column in (block[:, 0], demand)]
-        offset = _time_mean(block[:, 3] - block[:, 1], held_for)
-        if means[0] is None or means[1] is None or offset is None:
-            continue
-        slope = _day_slope(block[:, 0], demand, held_for)
-        days.append(
-            DaySummary(
-                growth_day=int(values[first]),
-                start=start,
-                end=end,
-                heater_hours=means[0] * 24.0,
-                degree_days=means[1],
-                held=offset >= -HELD_WITHIN,
-                slope=slope,
-            )
-        )
-    return days
-
-
-def _day_slope(heaters: FloatArray, demand: FloatArray, weights: FloatArray) -> float | None:
-    """Heaters per °C of demand: the time-weighted least-squares line of one day, on the times
-    some but not all of the day's heaters ran (off and flat out are the ends of the line).
-
-    Unlike heater-hours per degree-day, the slope does not move with the birds' own heat (the
-    line's offset), which grows with the flock and matters most on mild days; wear scales it
-    (less heat per heater-hour). None without four working hours or a demand spread of 1 °C.
-    """
-    finite = np.isfinite(heaters) & np.isfinite(demand)
-    if not finite.any():
-        return None
-    most = float(np.max(heaters[finite]))
-    working = finite & (heaters > 0.0) & (heaters < most)
-    weight = weights[working]
-    if float(weight.sum()) < MIN_WORKING_SECONDS:
-        return None
-    x, y = demand[working], heaters[working]
-    mean_x = float(np.average(x, weights=weight))
-    mean_y = float(np.average(y, weights=weight))
-    variance = float(np.average((x - mean_x) ** 2, weights=weight))
-    if variance < MIN_DEMAND_SPREAD**2:
-        return None
-    slope = float(np.average((x - mean_x) * (y - mean_y), weights=weight)) / variance
-    return slope if slope > 0.0 else None
-
-
-def _hold(block: FloatArray, seconds: FloatArray) -> FloatArray:
-    """Each column forward-filled over the rows of other roles, for at most MAX_HOLD_SECONDS."""
-    rows = np.arange(len(block))[:, None]
-    last = np.maximum.accumulate(np.where(np.isnan(block), -1, rows), axis=0)
-    filled = np.take_along_axis(block, np.maximum(last, 0), axis=0)
-    age = seconds[:, None] - seconds[np.maximum(last, 0)]
-    filled[(last < 0) | (age > MAX_HOLD_SECONDS)] = np.nan
-    return filled
-
-
-def _time_mean(values: FloatArray, weights: FloatArray) -> float | None:
-    """Time-weighted mean over the finite values (None when they cover less than 20 hours)."""
-    finite = np.isfinite(values)
-    covered = float(weights[finite].sum())
-    if covered < MIN_COVERAGE_SECONDS:
-        return None
-    return float((values[finite] * weights[finite]).sum() / covered)
-
-
-def _encode(houses: dict[str, list[Flock]]) -> dict[str, Any]:
-    return {
-        "version": FORMAT_VERSION,
-        "houses": {
-            house: [[asdict(day) for day in flock.days.values()] for flock in flocks]
-            for house, flocks in houses.items()
-        },
-    }
-
-
-def _decode(data: Any) -> dict[str, list[Flock]]:
-    """The stored houses; raises ValueError / TypeError / KeyError on anything malformed."""
-    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
-        raise ValueError("unknown format")
-    houses: dict[str, list[Flock]] = {}
-    for house, flocks in data["houses"].items():
-        decoded = []
-        for days in flocks:
-            flock = Flock()
-            for raw in days:
-                day = DaySummary(
-                    growth_day=int(raw["growth_day"]),
-                    start=float(raw["start"]),
-                    end=float(raw["end"]),
-                    heater_hours=float(raw["heater_hours"]),
-                    degree_days=float(raw["degree_days"]),
-                    held=bool(raw["held"]),
-                    slope=None if raw.get("slope") is None else float(raw["slope"]),
-                )
-                flock.days[day.growth_day] = day
-            if flock.days:
-                decoded.append(flock)
-        houses[str(house)] = decoded
-    return houses
