@@ -1,7 +1,8 @@
 """Command line: `run` (the service), `score-csv` and `backtest` (the detector engineer's tools).
 
 `run` exits with 2 and a message naming the option when the configuration is invalid, with 1
-when `--once` could not complete its cycle (a source or HA unreachable), else 0.
+when `--once` could not complete its cycle (a source or HA unreachable), else 0. `score-csv`
+exits with 2 and one line naming the file and the problem when an input cannot be scored.
 """
 
 from __future__ import annotations
@@ -141,8 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         return status
     args = _parser().parse_args(arguments)
     if args.command == "score-csv":
+        from ml_analyzer.scorecsv import ScoreCsvError
         from ml_analyzer.scorecsv import run as score_csv
 
-        score_csv(args.in_dir, args.out_dir)
+        try:
+            score_csv(args.in_dir, args.out_dir)
+        except ScoreCsvError as err:
+            sys.stderr.write(f"ml_analyzer score-csv: {err}\n")
+            return EXIT_CONFIG
         return EXIT_OK
     return _run_command(args)
