@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pytest
 from ml_analyzer.detectors.univariate import (
     StreamingScorer,
     UnivariateConfig,
+    _calibrate,
+    _deviation_and_z,
     daily_period_rows,
     feature_ratios,
     novelty_distance,
@@ -107,8 +110,11 @@ def test_an_ordinary_spike_after_a_quiet_spell_is_not_news_but_a_bigger_one_is()
     scores = score_series(values, config=config)
     assert scores[ordinary] < config.threshold
     assert scores[bigger] >= config.threshold
-    z_only = UnivariateConfig(deviation_weight=1e9)
-    assert score_series(values, config=z_only)[ordinary] >= z_only.threshold
+    # The z ratio alone would call the ordinary burst news: the deviation ratio is what stops it.
+    series = pd.Series(values)
+    _, z = _deviation_and_z(series, 1, config)
+    z_ratio = _calibrate(z, config, config.calibration_floor)
+    assert z_ratio[ordinary] / (1.0 + z_ratio[ordinary]) >= config.threshold
 
 
 def _brute_force_novelty(values: npt.NDArray[np.float64], rows: int, memory: int) -> list[float]:
@@ -162,5 +168,10 @@ def test_a_blip_far_below_the_series_spread_is_not_a_novel_shape() -> None:
     values[2500] += 0.01
     config = UnivariateConfig()
     assert not np.any(score_series(values, config=config) >= config.threshold)
-    unfloored = UnivariateConfig(novelty_floor=0.0)
-    assert 2500 in np.flatnonzero(score_series(values, config=unfloored) >= unfloored.threshold)
+    # Without the floor the same blip is a novel shape far beyond the distances' own tail (a
+    # calibration memory short enough to have forgotten the large distances of the first
+    # period, before the series had repeated once).
+    alarm_ratio = config.threshold / (1.0 - config.threshold)
+    unfloored = UnivariateConfig(calibration_floor=0.0, calibration_rows=2000)
+    assert feature_ratios(values, 0, unfloored)["novelty"][2500:2508].max() > alarm_ratio
+    assert feature_ratios(values, 0, config)["novelty"][2500:2508].max() < alarm_ratio

@@ -13,15 +13,24 @@ peak, give or take a little) has its ratios multiplied by a damping factor once 
 it is part of the rhythm, so it needs more evidence to alarm.
 
 Each |z| is then calibrated against the series' own past: it is divided by the 99.5th
-percentile of that feature's earlier |z| values (floored), because series differ wildly in how
-heavy their tails are and a single absolute z threshold cannot serve them all. The raw deviation
-is calibrated the same way, and the smaller of the two ratios counts: after a quiet spell the
-recent spread is small and an ordinary spike of a spiky series would look extreme in z alone.
+percentile of that feature's earlier |z| values (floored at 1: a |z| below 1 never alarms), over
+all the history the detector keeps (up to `calibration_rows`, about four weeks at 5-minute
+sampling), because series differ wildly in how heavy their tails are and a single absolute z
+threshold cannot serve them all. A long memory rather than the last week: the tail of one quiet
+week is too short a yardstick for the next busy one. The raw deviation is calibrated the same
+way, and the smaller of the two ratios counts: after a quiet spell the recent spread is small
+and an ordinary spike of a spiky series would look extreme in z alone.
 
 A shape score sits beside them: the distance from the last few values to the most similar
 earlier stretch of the same length (a nearest neighbour over the last ~5 days at 5-minute
 sampling), calibrated the same way; a burst the series has shown before, at whatever time,
 finds its match, a shape never seen does not.
+
+Every ratio has the same weight: no feature is favoured by a factor chosen on a benchmark. The
+operating threshold and the suppression length are chosen on the NAB dev split by a rule that
+`bench/nab_dev.py` also applies leaving one category out, and the mechanisms and their other
+constants are judged there by the leave-one-category-out figure (each re-chosen against its
+alternative without the held-out category), never by the dev score alone.
 
 The largest calibrated ratio r becomes the score r / (1 + r) (0..1, 0.5 = as extreme as the
 series' own 0.5 % tail). After a score at or above the operating threshold, scores are zeroed
@@ -51,26 +60,29 @@ DEVIATION_FLOOR = 1e-9
 
 @dataclass(frozen=True)
 class UnivariateConfig:
-    """Parameters of the univariate detector; the defaults were chosen on the NAB dev split."""
+    """Parameters of the univariate detector.
+
+    `threshold` and `suppress_rows` are the operating point chosen on the NAB dev split by the
+    rule `bench/nab_dev.py` checks category by category (leave one category out); the rest are
+    round values of the method, see docs/detectors.md for which alternatives were measured.
+    `min_calibration_rows` is the warm-up: no score before that many rows of calibration.
+    """
 
     scales: tuple[int, ...] = (1, 3, 10, 30)
     reference_rows: int = 500
     min_reference_rows: int = 30
-    calibration_rows: int = 2000
+    calibration_rows: int = 8000
     min_calibration_rows: int = 100
     calibration_quantile: float = 0.995
     calibration_floor: float = 1.0
-    threshold: float = 0.59
-    suppress_rows: int = 50
+    threshold: float = 0.57
+    suppress_rows: int = 25
     seasonal_days: int = 3
     seasonal_halfwidth: int = 12
     recurring_damping: float = 0.3
     recurring_tolerance: float = 0.2
-    deviation_weight: float = 1.2
     novelty_rows: int = 8
     novelty_memory: int = 1500
-    novelty_weight: float = 1.2
-    novelty_floor: float = 3.0
 
     @property
     def history_rows(self) -> int:
@@ -149,13 +161,13 @@ def _calibrated_ratio(smooth: pd.Series, lag: int, config: UnivariateConfig) -> 
     The |z| ratio measures the deviation in units of the recent spread, which collapses in a
     quiet spell: an ordinary spike of a spiky series then looks extreme. The deviation ratio
     measures it against the sizes of deviation the series has shown over the whole calibration
-    window, whatever the recent spread. The smaller of the two counts (the deviation ratio
-    weighted by `deviation_weight`): a change has to be unusual in both to alarm.
+    window, whatever the recent spread. The smaller of the two counts: a change has to be
+    unusual in both to alarm.
     """
     deviation, z = _deviation_and_z(smooth, lag, config)
     z_ratio = _calibrate(z, config, config.calibration_floor)
     deviation_ratio = _calibrate(deviation, config, DEVIATION_FLOOR)
-    ratio: FloatArray = np.minimum(z_ratio, config.deviation_weight * deviation_ratio)
+    ratio: FloatArray = np.minimum(z_ratio, deviation_ratio)
     return ratio
 
 
@@ -222,12 +234,13 @@ def feature_ratios(
     if config.novelty_rows:
         filled: FloatArray = np.asarray(series, dtype=np.float64)
         distance = novelty_distance(filled, config.novelty_rows, config.novelty_memory)
-        # As a |z| below 1 never alarms, a distance within a few spreads per row never does:
-        # a nearly perfectly repeating series has near-zero distances and a tail to match.
+        # As a |z| below the calibration floor never alarms, a distance within that many spreads
+        # per row never does: a nearly perfectly repeating series has near-zero distances and a
+        # tail to match.
         _, spread = _reference(series, config.novelty_rows, config)
-        floor = config.novelty_floor * np.sqrt(config.novelty_rows) * spread
+        floor = config.calibration_floor * np.sqrt(config.novelty_rows) * spread
         floor = np.maximum(np.nan_to_num(floor, nan=np.inf), DEVIATION_FLOOR)
-        ratios["novelty"] = config.novelty_weight * _calibrate(distance, config, floor)
+        ratios["novelty"] = _calibrate(distance, config, floor)
     return ratios
 
 
