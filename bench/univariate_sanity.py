@@ -13,6 +13,9 @@ detector's own operating threshold. Prints `name: value unit` lines.
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,12 +23,18 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "addon_ml_analyzer"))
 sys.path.insert(0, str(ROOT))
 
-from ml_analyzer.detectors.univariate import UnivariateConfig, score_series  # noqa: E402
+from ml_analyzer.detectors.univariate import (  # noqa: E402
+    UnivariateConfig,
+    daily_period_rows,
+    score_series,
+    unsuppressed_scores,
+)
 
 FloatArray = npt.NDArray[np.float64]
 DAY = 288  # 5-minute rows
@@ -153,10 +162,126 @@ def simulator() -> None:
             print(f"{name}.false_alarms_before_onset: {early} rows")
 
 
-def main() -> int:
-    """Print every figure."""
-    synthetic()
-    simulator()
+def _lengthened(
+    source: Path, windows: list[list[str]], factor: int
+) -> tuple[pd.DataFrame, int, int]:
+    """The file with copies of its first anomaly-free stretch in front, `factor` times as long.
+
+    The stretch is the rows before the first window (the whole file without windows), cut to
+    whole days where it holds one, so the daily phase runs on across each seam; the prefix gets
+    earlier timestamps at the median spacing, so the labelled windows keep their rows. Returns
+    the frame, the number of prepended rows and the length of the repeated stretch (a seam,
+    where one copy meets the next, every that many rows back from the original start).
+    """
+    frame = pd.read_csv(source)
+    stamps = pd.to_datetime(frame["timestamp"])
+    clean = int((stamps < pd.Timestamp(windows[0][0])).sum()) if windows else len(frame)
+    period = daily_period_rows(frame["timestamp"])
+    if period > 1 and clean >= period:
+        clean -= clean % period
+    extra = (factor - 1) * len(frame)
+    if extra <= 0 or clean < 2:
+        return frame, 0, clean
+    stretch = frame["value"].to_numpy()[:clean]
+    copies = np.tile(stretch, -(-extra // clean))[-extra:]
+    step = stamps.diff().median()
+    prefix = pd.date_range(end=stamps.iloc[0] - step, periods=extra, freq=step)
+    out = pd.DataFrame(
+        {
+            "timestamp": list(prefix.strftime("%Y-%m-%d %H:%M:%S"))
+            + list(frame["timestamp"].astype(str)),
+            "value": np.concatenate([copies, frame["value"].to_numpy()]),
+        }
+    )
+    return out, extra, clean
+
+
+def nab_length(split: Path, tools: Path, factors: tuple[int, ...] = (1, 2, 4)) -> None:
+    """False alarms and NAB score of the dev files made longer with their own clean data.
+
+    The dev files are at most 4,731 rows; NAB series the detector never saw reach 22,695. Each
+    file gets copies of its own first anomaly-free stretch in front (`_lengthened`), so the
+    labelled anomalies are the same and only the clean history grows; scored at the detector's
+    own operating point by NAB's rules (probation, window credit, false-alarm penalty; standard
+    profile). A detector whose alarm rate is fixed per row pays ~`factor` times the false alarms.
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench import nab_loco
+
+    nab = nab_loco.load_nab_score(tools)
+    all_windows = json.loads((split / "labels" / "windows.json").read_text())
+    weights = nab_loco.PROFILES["standard"]
+    for factor in factors:
+        raw_total, windows_total, false_total, prefix_false, rows_total = 0.0, 0, 0, 0, 0
+        seam_false = 0
+        per_category: dict[str, list[float]] = {}
+        for source in sorted((split / "data").rglob("*.csv")):
+            path = source.relative_to(split / "data").as_posix()
+            frame, extra, clean = _lengthened(source, all_windows[path], factor)
+            stamps = pd.to_datetime(frame["timestamp"]).to_numpy()
+            bounds = nab.window_indices(stamps, all_windows[path], path)
+            window, credit = nab.row_credit(len(stamps), bounds)
+            truth = nab_loco.Truth(
+                path=path,
+                category=path.split("/")[0],
+                values=pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float),
+                period=daily_period_rows(frame["timestamp"]),
+                credit=np.asarray(credit, dtype=float),
+                window=np.asarray(window, dtype=np.int64),
+                probation=int(nab.probation_rows(len(stamps))),
+                windows=len(bounds),
+            )
+            raw = unsuppressed_scores(truth.values, truth.period, CONFIG)
+            alarms = nab_loco.alarm_rows(raw, CONFIG.threshold, CONFIG.suppress_rows)
+            scored = alarms[alarms >= truth.probation]
+            false = int((truth.window[scored] < 0).sum())
+            file_raw = nab_loco.file_raw(truth, alarms, weights)
+            raw_total += file_raw
+            windows_total += truth.windows
+            false_total += false
+            in_prefix = alarms[(alarms >= truth.probation) & (alarms < extra)]
+            prefix_false += len(in_prefix)
+            # within a day (or 100 rows) after a seam: the copies' joins, not the series
+            after_seam = (in_prefix - extra) % clean < max(truth.period, 100)
+            seam_false += int(after_seam.sum()) if clean > max(truth.period, 100) else 0
+            rows_total += len(frame)
+            entry = per_category.setdefault(truth.category, [0.0, 0, 0])
+            entry[0] += file_raw
+            entry[1] += truth.windows
+            entry[2] += false
+        name = f"sanity.nab_length.{factor}x"
+        print(f"{name}.rows: {rows_total} rows")
+        print(f"{name}.false_alarms: {false_total} rows")
+        print(f"{name}.false_alarms_in_prepended_rows: {prefix_false} rows")
+        print(f"{name}.false_alarms_within_a_day_after_a_seam: {seam_false} rows")
+        score = nab_loco.normalised(raw_total, windows_total, weights)
+        print(f"{name}.standard: {score:.2f} points")
+        for category, (category_raw, count, category_false) in sorted(per_category.items()):
+            if count:
+                category_score = nab_loco.normalised(category_raw, int(count), weights)
+                print(f"{name}.{category}.standard: {category_score:.2f} points")
+            print(f"{name}.{category}.false_alarms: {int(category_false)} rows")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print every figure (or only some, see --only)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    tools = Path(os.environ.get("NAB_TOOLS", "/work/shared/tools"))
+    parser.add_argument("--tools", type=Path, default=tools, help=f"default {tools}")
+    parser.add_argument("--split", type=Path, default=None, help="default: ../datasets/nab-dev")
+    parser.add_argument(
+        "--only", choices=("synthetic", "simulator", "length"), default=None, help="one part"
+    )
+    args = parser.parse_args(argv)
+    split = args.split or args.tools.parent / "datasets" / "nab-dev"
+    if args.only in (None, "synthetic"):
+        synthetic()
+    if args.only in (None, "simulator"):
+        simulator()
+    if args.only in (None, "length"):
+        if not (split / "labels" / "windows.json").exists():
+            parser.error(f"{split} is not a NAB split (see --tools / --split)")
+        nab_length(split, args.tools)
     return 0
 
 
