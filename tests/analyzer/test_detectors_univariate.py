@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from ml_analyzer.detectors.univariate import (
     StreamingScorer,
+    TailRecords,
     UnivariateConfig,
     _calibrate,
     _deviation_and_z,
@@ -170,8 +171,34 @@ def test_a_blip_far_below_the_series_spread_is_not_a_novel_shape() -> None:
     assert not np.any(score_series(values, config=config) >= config.threshold)
     # Without the floor the same blip is a novel shape far beyond the distances' own tail (a
     # calibration memory short enough to have forgotten the large distances of the first
-    # period, before the series had repeated once).
+    # period, before the series had repeated once, and no all-time records, which remember them).
     alarm_ratio = config.threshold / (1.0 - config.threshold)
     unfloored = UnivariateConfig(calibration_floor=0.0, calibration_rows=2000)
-    assert feature_ratios(values, 0, unfloored)["novelty"][2500:2508].max() > alarm_ratio
+    forgetful = TailRecords(0)
+    assert feature_ratios(values, 0, unfloored, forgetful)["novelty"][2500:2508].max() > alarm_ratio
     assert feature_ratios(values, 0, config)["novelty"][2500:2508].max() < alarm_ratio
+
+
+def _bursty_counts(rows: int, seed: int) -> npt.NDArray[np.float64]:
+    """Event counts with a rhythm and rare heavy-tailed bursts (like tweet volumes)."""
+    rng = np.random.default_rng(seed)
+    rate = 8.0 * (1.3 + np.sin(2 * np.pi * np.arange(rows) / 96))
+    rate = rate * np.where(rng.random(rows) < 0.003, rng.lognormal(1.0, 0.7, rows), 1.0)
+    counts: npt.NDArray[np.float64] = rng.poisson(rate).astype(float)
+    return counts
+
+
+@pytest.mark.parametrize(("shape", "period"), [("noise", 0), ("counts", 96)])
+def test_false_alarms_do_not_grow_with_the_length_of_a_clean_series(
+    shape: str, period: int
+) -> None:
+    # A calibration to a fixed share of the past (a quantile) alarms at a fixed rate per row:
+    # the second half of a clean 16,000-row series would get about twice the alarms of its
+    # first 4,000 rows. With the all-time records as a floor the later rows get fewer. A short
+    # memory (1000 rows) so the series is 16 memories long and the test stays quick.
+    config = UnivariateConfig(calibration_rows=1000, novelty_memory=300)
+    values = _noise(16_000, seed=1) if shape == "noise" else _bursty_counts(16_000, seed=0)
+    alarms = np.flatnonzero(score_series(values, period, config) >= config.threshold)
+    early = int(((alarms >= 100) & (alarms < 4000)).sum())
+    late = int((alarms >= 8000).sum())
+    assert late <= max(2, early)

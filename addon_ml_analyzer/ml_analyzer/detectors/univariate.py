@@ -17,7 +17,11 @@ percentile of that feature's earlier |z| values (floored at 1: a |z| below 1 nev
 all the history the detector keeps (up to `calibration_rows`, about four weeks at 5-minute
 sampling), because series differ wildly in how heavy their tails are and a single absolute z
 threshold cannot serve them all. A long memory rather than the last week: the tail of one quiet
-week is too short a yardstick for the next busy one. The raw deviation is calibrated the same
+week is too short a yardstick for the next busy one. The bar never drops below the feature's
+40th largest value ever seen (as many as the quantile leaves above it in a full memory): a
+quantile alone is a fixed share of rows, so a series four times as long would pay four times
+the false alarms, whereas values beyond an all-time record get rarer the longer the series
+runs. Until the memory is full the two bars are the same. The raw deviation is calibrated the same
 way, and the smaller of the two ratios counts: after a quiet spell the recent spread is small
 and an ordinary spike of a spiky series would look extreme in z alone.
 
@@ -40,6 +44,7 @@ is noise.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass
 
@@ -83,6 +88,14 @@ class UnivariateConfig:
     recurring_tolerance: float = 0.2
     novelty_rows: int = 8
     novelty_memory: int = 1500
+
+    @property
+    def record_rows(self) -> int:
+        """How many of a feature's largest values ever seen the calibration bar never drops
+        below: as many as its quantile leaves above it in a full calibration memory (40), so
+        the bar is the same quantile until the memory is full, and beyond it the count of
+        values above the bar stops growing with the length of the series."""
+        return max(1, round((1.0 - self.calibration_quantile) * self.calibration_rows))
 
     @property
     def history_rows(self) -> int:
@@ -141,21 +154,87 @@ def _deviation_and_z(
     return np.where(np.isfinite(deviation), deviation, 0.0), np.where(np.isfinite(z), z, 0.0)
 
 
+def running_record(values: FloatArray, rows: int) -> FloatArray:
+    """The `rows`-th largest of the values before each row (0 while fewer have been seen)."""
+    out = np.zeros(len(values))
+    if rows <= 0:
+        return out
+    heap: list[float] = []
+    for index, value in enumerate(values):
+        if len(heap) >= rows:
+            out[index] = heap[0]
+            if value > heap[0]:
+                heapq.heapreplace(heap, float(value))
+        else:
+            heapq.heappush(heap, float(value))
+    return out
+
+
+class TailRecords:
+    """The `rows` largest values of every feature over all rows seen, for a streaming scorer.
+
+    The batch scorer reads them off the whole series (`running_record`); a streaming scorer
+    keeps only a bounded history, so it carries them forward here, one exact value per row.
+    """
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self._heaps: dict[str, list[float]] = {}
+
+    def record(self, name: str, values: FloatArray) -> FloatArray:
+        """Records of the bounded history, the last one replaced by the all-time one; the last
+        value is then added to the feature's records."""
+        floors = running_record(values, self.rows)
+        if not len(values) or self.rows <= 0:
+            return floors
+        heap = self._heaps.setdefault(name, [])
+        floors[-1] = heap[0] if len(heap) >= self.rows else 0.0
+        value = float(values[-1])
+        if len(heap) < self.rows:
+            heapq.heappush(heap, value)
+        elif value > heap[0]:
+            heapq.heapreplace(heap, value)
+        return floors
+
+
 def _calibrate(
-    values: FloatArray, config: UnivariateConfig, floor: float | FloatArray
+    values: FloatArray,
+    config: UnivariateConfig,
+    floor: float | FloatArray,
+    name: str = "",
+    records: TailRecords | None = None,
 ) -> FloatArray:
-    """Ratio of each value to the high quantile of the same feature's earlier values."""
+    """Ratio of each value to the high quantile of the same feature's earlier values, but never
+    to less than its `record_rows`-th largest value ever seen.
+
+    The quantile alone is a fixed share of rows: a series twice as long would get twice the
+    false alarms. The record grows with the history instead: past the first few thousand rows
+    a new alarm needs a value among the largest the series has ever shown, and such records
+    get rarer the longer the series runs (about `record_rows` x ln(n) of them in n rows of
+    noise), so a long series pays about the same false alarms as a short one.
+    """
     past = (
         pd.Series(values)
         .shift(1)
         .rolling(config.calibration_rows, min_periods=config.min_calibration_rows)
     )
     base = np.nan_to_num(past.quantile(config.calibration_quantile).to_numpy(), nan=np.inf)
-    ratio = values / np.maximum(base, floor)
+    record = (
+        records.record(name, values)
+        if records is not None
+        else running_record(values, config.record_rows)
+    )
+    ratio = values / np.maximum(np.maximum(base, record), floor)
     return np.where(np.isfinite(ratio), ratio, 0.0)
 
 
-def _calibrated_ratio(smooth: pd.Series, lag: int, config: UnivariateConfig) -> FloatArray:
+def _calibrated_ratio(
+    smooth: pd.Series,
+    lag: int,
+    config: UnivariateConfig,
+    name: str = "",
+    records: TailRecords | None = None,
+) -> FloatArray:
     """How far beyond the series' own tail a smoothed value lies, in two currencies at once.
 
     The |z| ratio measures the deviation in units of the recent spread, which collapses in a
@@ -165,8 +244,8 @@ def _calibrated_ratio(smooth: pd.Series, lag: int, config: UnivariateConfig) -> 
     unusual in both to alarm.
     """
     deviation, z = _deviation_and_z(smooth, lag, config)
-    z_ratio = _calibrate(z, config, config.calibration_floor)
-    deviation_ratio = _calibrate(deviation, config, DEVIATION_FLOOR)
+    z_ratio = _calibrate(z, config, config.calibration_floor, f"{name}.z", records)
+    deviation_ratio = _calibrate(deviation, config, DEVIATION_FLOOR, f"{name}.dev", records)
     ratio: FloatArray = np.minimum(z_ratio, deviation_ratio)
     return ratio
 
@@ -213,19 +292,25 @@ def recurring(smooth: pd.Series, period: int, config: UnivariateConfig) -> IntAr
 
 
 def feature_ratios(
-    values: FloatArray, period: int, config: UnivariateConfig
+    values: FloatArray,
+    period: int,
+    config: UnivariateConfig,
+    records: TailRecords | None = None,
 ) -> dict[str, FloatArray]:
-    """Calibrated ratio of every feature: level and change to the seasonal baseline, every scale."""
+    """Calibrated ratio of every feature: level and change to the seasonal baseline, every scale.
+
+    `records` carries the all-time tail records of a streaming scorer (None: read off `values`).
+    """
     series = pd.Series(values, dtype=float).ffill().fillna(0.0)
     ratios: dict[str, FloatArray] = {}
     for k in config.scales:
         smooth = series.rolling(k, min_periods=1).mean()
-        level = _calibrated_ratio(smooth, k, config)
+        level = _calibrated_ratio(smooth, k, config, f"level_{k}", records)
         if period <= 1:
             ratios[f"level_{k}"] = level
             continue
         change = smooth - seasonal_baseline(smooth, period, config)
-        seasonal = _calibrated_ratio(change, k, config)
+        seasonal = _calibrated_ratio(change, k, config, f"seasonal_change_{k}", records)
         # A value the series reached at this time of day recently needs stronger evidence,
         # the more so the more days it did.
         weight = config.recurring_damping ** recurring(smooth, period, config)
@@ -240,7 +325,7 @@ def feature_ratios(
         _, spread = _reference(series, config.novelty_rows, config)
         floor = config.calibration_floor * np.sqrt(config.novelty_rows) * spread
         floor = np.maximum(np.nan_to_num(floor, nan=np.inf), DEVIATION_FLOOR)
-        ratios["novelty"] = _calibrate(distance, config, floor)
+        ratios["novelty"] = _calibrate(distance, config, floor, "novelty", records)
     return ratios
 
 
@@ -283,11 +368,16 @@ def suppress(scores: FloatArray, threshold: float, rows: int, quiet_until: int =
     return out
 
 
-def unsuppressed_scores(values: FloatArray, period: int, config: UnivariateConfig) -> FloatArray:
+def unsuppressed_scores(
+    values: FloatArray,
+    period: int,
+    config: UnivariateConfig,
+    records: TailRecords | None = None,
+) -> FloatArray:
     """Score 0..1 of every row before alarm suppression."""
     if len(values) == 0:
         return np.zeros(0)
-    ratios = feature_ratios(np.asarray(values, dtype=float), period, config)
+    ratios = feature_ratios(np.asarray(values, dtype=float), period, config, records)
     best: FloatArray = np.max(np.vstack(list(ratios.values())), axis=0)
     result: FloatArray = best / (1.0 + best)
     return result
@@ -317,13 +407,15 @@ class StreamingScorer:
         )
         self._seen = 0
         self._quiet_until = -1
+        self._records = TailRecords(self.config.record_rows)
 
     def update(self, value: float) -> float:
         """Score one new value."""
         self._values.append(float(value))
         index = self._seen
         self._seen += 1
-        raw = unsuppressed_scores(np.fromiter(self._values, dtype=float), self.period, self.config)
+        values = np.fromiter(self._values, dtype=float)
+        raw = unsuppressed_scores(values, self.period, self.config, self._records)
         score = float(raw[-1])
         if index <= self._quiet_until:
             return 0.0
