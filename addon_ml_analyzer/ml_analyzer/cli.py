@@ -4,6 +4,8 @@
 when `--once` could not complete its cycle (a source or HA unreachable, no house found) or when
 the service failed to start, else 0. `--health-port` serves `GET /health` for the Supervisor's
 watchdog (config.yaml `watchdog:`): 200 while ticks keep finishing, 503 when the loop hangs.
+`score-csv` exits with 2 and one line naming the file and the problem when an input cannot be
+scored.
 """
 
 from __future__ import annotations
@@ -198,8 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(arguments)
     if args.command == "score-csv":
+        from ml_analyzer.scorecsv import ScoreCsvError
         from ml_analyzer.scorecsv import run as score_csv
 
-        score_csv(args.in_dir, args.out_dir)
+        try:
+            score_csv(args.in_dir, args.out_dir)
+        except ScoreCsvError as err:
+            sys.stderr.write(f"ml_analyzer score-csv: {err}\n")
+            return EXIT_CONFIG
         return EXIT_OK
     return _run_command(args)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pytest
 from ml_analyzer.detectors.univariate import (
     StreamingScorer,
+    TailRecords,
     UnivariateConfig,
+    _calibrate,
+    _deviation_and_z,
     daily_period_rows,
     feature_ratios,
     novelty_distance,
@@ -107,8 +111,11 @@ def test_an_ordinary_spike_after_a_quiet_spell_is_not_news_but_a_bigger_one_is()
     scores = score_series(values, config=config)
     assert scores[ordinary] < config.threshold
     assert scores[bigger] >= config.threshold
-    z_only = UnivariateConfig(deviation_weight=1e9)
-    assert score_series(values, config=z_only)[ordinary] >= z_only.threshold
+    # The z ratio alone would call the ordinary burst news: the deviation ratio is what stops it.
+    series = pd.Series(values)
+    _, z = _deviation_and_z(series, 1, config)
+    z_ratio = _calibrate(z, config, config.calibration_floor)
+    assert z_ratio[ordinary] / (1.0 + z_ratio[ordinary]) >= config.threshold
 
 
 def _brute_force_novelty(values: npt.NDArray[np.float64], rows: int, memory: int) -> list[float]:
@@ -162,5 +169,36 @@ def test_a_blip_far_below_the_series_spread_is_not_a_novel_shape() -> None:
     values[2500] += 0.01
     config = UnivariateConfig()
     assert not np.any(score_series(values, config=config) >= config.threshold)
-    unfloored = UnivariateConfig(novelty_floor=0.0)
-    assert 2500 in np.flatnonzero(score_series(values, config=unfloored) >= unfloored.threshold)
+    # Without the floor the same blip is a novel shape far beyond the distances' own tail (a
+    # calibration memory short enough to have forgotten the large distances of the first
+    # period, before the series had repeated once, and no all-time records, which remember them).
+    alarm_ratio = config.threshold / (1.0 - config.threshold)
+    unfloored = UnivariateConfig(calibration_floor=0.0, calibration_rows=2000)
+    forgetful = TailRecords(0)
+    assert feature_ratios(values, 0, unfloored, forgetful)["novelty"][2500:2508].max() > alarm_ratio
+    assert feature_ratios(values, 0, config)["novelty"][2500:2508].max() < alarm_ratio
+
+
+def _bursty_counts(rows: int, seed: int) -> npt.NDArray[np.float64]:
+    """Event counts with a rhythm and rare heavy-tailed bursts (like tweet volumes)."""
+    rng = np.random.default_rng(seed)
+    rate = 8.0 * (1.3 + np.sin(2 * np.pi * np.arange(rows) / 96))
+    rate = rate * np.where(rng.random(rows) < 0.003, rng.lognormal(1.0, 0.7, rows), 1.0)
+    counts: npt.NDArray[np.float64] = rng.poisson(rate).astype(float)
+    return counts
+
+
+@pytest.mark.parametrize(("shape", "period"), [("noise", 0), ("counts", 96)])
+def test_false_alarms_do_not_grow_with_the_length_of_a_clean_series(
+    shape: str, period: int
+) -> None:
+    # A calibration to a fixed share of the past (a quantile) alarms at a fixed rate per row:
+    # the second half of a clean 16,000-row series would get about twice the alarms of its
+    # first 4,000 rows. With the all-time records as a floor the later rows get fewer. A short
+    # memory (1000 rows) so the series is 16 memories long and the test stays quick.
+    config = UnivariateConfig(calibration_rows=1000, novelty_memory=300)
+    values = _noise(16_000, seed=1) if shape == "noise" else _bursty_counts(16_000, seed=0)
+    alarms = np.flatnonzero(score_series(values, period, config) >= config.threshold)
+    early = int(((alarms >= 100) & (alarms < 4000)).sum())
+    late = int((alarms >= 8000).sum())
+    assert late <= max(2, early)

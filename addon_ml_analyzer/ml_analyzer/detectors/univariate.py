@@ -13,15 +13,28 @@ peak, give or take a little) has its ratios multiplied by a damping factor once 
 it is part of the rhythm, so it needs more evidence to alarm.
 
 Each |z| is then calibrated against the series' own past: it is divided by the 99.5th
-percentile of that feature's earlier |z| values (floored), because series differ wildly in how
-heavy their tails are and a single absolute z threshold cannot serve them all. The raw deviation
-is calibrated the same way, and the smaller of the two ratios counts: after a quiet spell the
-recent spread is small and an ordinary spike of a spiky series would look extreme in z alone.
+percentile of that feature's earlier |z| values (floored at 1: a |z| below 1 never alarms), over
+all the history the detector keeps (up to `calibration_rows`, about four weeks at 5-minute
+sampling), because series differ wildly in how heavy their tails are and a single absolute z
+threshold cannot serve them all. A long memory rather than the last week: the tail of one quiet
+week is too short a yardstick for the next busy one. The bar never drops below the feature's
+40th largest value ever seen (as many as the quantile leaves above it in a full memory): a
+quantile alone is a fixed share of rows, so a series four times as long would pay four times
+the false alarms, whereas values beyond an all-time record get rarer the longer the series
+runs. Until the memory is full the two bars are the same. The raw deviation is calibrated the same
+way, and the smaller of the two ratios counts: after a quiet spell the recent spread is small
+and an ordinary spike of a spiky series would look extreme in z alone.
 
 A shape score sits beside them: the distance from the last few values to the most similar
 earlier stretch of the same length (a nearest neighbour over the last ~5 days at 5-minute
 sampling), calibrated the same way; a burst the series has shown before, at whatever time,
 finds its match, a shape never seen does not.
+
+Every ratio has the same weight: no feature is favoured by a factor chosen on a benchmark. The
+operating threshold and the suppression length are chosen on the NAB dev split by a rule that
+`bench/nab_dev.py` also applies leaving one category out, and the mechanisms and their other
+constants are judged there by the leave-one-category-out figure (each re-chosen against its
+alternative without the held-out category), never by the dev score alone.
 
 The largest calibrated ratio r becomes the score r / (1 + r) (0..1, 0.5 = as extreme as the
 series' own 0.5 % tail). After a score at or above the operating threshold, scores are zeroed
@@ -31,6 +44,7 @@ is noise.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass
 
@@ -51,26 +65,37 @@ DEVIATION_FLOOR = 1e-9
 
 @dataclass(frozen=True)
 class UnivariateConfig:
-    """Parameters of the univariate detector; the defaults were chosen on the NAB dev split."""
+    """Parameters of the univariate detector.
+
+    `threshold` and `suppress_rows` are the operating point chosen on the NAB dev split by the
+    rule `bench/nab_dev.py` checks category by category (leave one category out); the rest are
+    round values of the method, see docs/detectors.md for which alternatives were measured.
+    `min_calibration_rows` is the warm-up: no score before that many rows of calibration.
+    """
 
     scales: tuple[int, ...] = (1, 3, 10, 30)
     reference_rows: int = 500
     min_reference_rows: int = 30
-    calibration_rows: int = 2000
+    calibration_rows: int = 8000
     min_calibration_rows: int = 100
     calibration_quantile: float = 0.995
     calibration_floor: float = 1.0
-    threshold: float = 0.59
-    suppress_rows: int = 50
+    threshold: float = 0.57
+    suppress_rows: int = 25
     seasonal_days: int = 3
     seasonal_halfwidth: int = 12
     recurring_damping: float = 0.3
     recurring_tolerance: float = 0.2
-    deviation_weight: float = 1.2
     novelty_rows: int = 8
     novelty_memory: int = 1500
-    novelty_weight: float = 1.2
-    novelty_floor: float = 3.0
+
+    @property
+    def record_rows(self) -> int:
+        """How many of a feature's largest values ever seen the calibration bar never drops
+        below: as many as its quantile leaves above it in a full calibration memory (40), so
+        the bar is the same quantile until the memory is full, and beyond it the count of
+        values above the bar stops growing with the length of the series."""
+        return max(1, round((1.0 - self.calibration_quantile) * self.calibration_rows))
 
     @property
     def history_rows(self) -> int:
@@ -129,33 +154,99 @@ def _deviation_and_z(
     return np.where(np.isfinite(deviation), deviation, 0.0), np.where(np.isfinite(z), z, 0.0)
 
 
+def running_record(values: FloatArray, rows: int) -> FloatArray:
+    """The `rows`-th largest of the values before each row (0 while fewer have been seen)."""
+    out = np.zeros(len(values))
+    if rows <= 0:
+        return out
+    heap: list[float] = []
+    for index, value in enumerate(values):
+        if len(heap) >= rows:
+            out[index] = heap[0]
+            if value > heap[0]:
+                heapq.heapreplace(heap, float(value))
+        else:
+            heapq.heappush(heap, float(value))
+    return out
+
+
+class TailRecords:
+    """The `rows` largest values of every feature over all rows seen, for a streaming scorer.
+
+    The batch scorer reads them off the whole series (`running_record`); a streaming scorer
+    keeps only a bounded history, so it carries them forward here, one exact value per row.
+    """
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self._heaps: dict[str, list[float]] = {}
+
+    def record(self, name: str, values: FloatArray) -> FloatArray:
+        """Records of the bounded history, the last one replaced by the all-time one; the last
+        value is then added to the feature's records."""
+        floors = running_record(values, self.rows)
+        if not len(values) or self.rows <= 0:
+            return floors
+        heap = self._heaps.setdefault(name, [])
+        floors[-1] = heap[0] if len(heap) >= self.rows else 0.0
+        value = float(values[-1])
+        if len(heap) < self.rows:
+            heapq.heappush(heap, value)
+        elif value > heap[0]:
+            heapq.heapreplace(heap, value)
+        return floors
+
+
 def _calibrate(
-    values: FloatArray, config: UnivariateConfig, floor: float | FloatArray
+    values: FloatArray,
+    config: UnivariateConfig,
+    floor: float | FloatArray,
+    name: str = "",
+    records: TailRecords | None = None,
 ) -> FloatArray:
-    """Ratio of each value to the high quantile of the same feature's earlier values."""
+    """Ratio of each value to the high quantile of the same feature's earlier values, but never
+    to less than its `record_rows`-th largest value ever seen.
+
+    The quantile alone is a fixed share of rows: a series twice as long would get twice the
+    false alarms. The record grows with the history instead: past the first few thousand rows
+    a new alarm needs a value among the largest the series has ever shown, and such records
+    get rarer the longer the series runs (about `record_rows` x ln(n) of them in n rows of
+    noise), so a long series pays about the same false alarms as a short one.
+    """
     past = (
         pd.Series(values)
         .shift(1)
         .rolling(config.calibration_rows, min_periods=config.min_calibration_rows)
     )
     base = np.nan_to_num(past.quantile(config.calibration_quantile).to_numpy(), nan=np.inf)
-    ratio = values / np.maximum(base, floor)
+    record = (
+        records.record(name, values)
+        if records is not None
+        else running_record(values, config.record_rows)
+    )
+    ratio = values / np.maximum(np.maximum(base, record), floor)
     return np.where(np.isfinite(ratio), ratio, 0.0)
 
 
-def _calibrated_ratio(smooth: pd.Series, lag: int, config: UnivariateConfig) -> FloatArray:
+def _calibrated_ratio(
+    smooth: pd.Series,
+    lag: int,
+    config: UnivariateConfig,
+    name: str = "",
+    records: TailRecords | None = None,
+) -> FloatArray:
     """How far beyond the series' own tail a smoothed value lies, in two currencies at once.
 
     The |z| ratio measures the deviation in units of the recent spread, which collapses in a
     quiet spell: an ordinary spike of a spiky series then looks extreme. The deviation ratio
     measures it against the sizes of deviation the series has shown over the whole calibration
-    window, whatever the recent spread. The smaller of the two counts (the deviation ratio
-    weighted by `deviation_weight`): a change has to be unusual in both to alarm.
+    window, whatever the recent spread. The smaller of the two counts: a change has to be
+    unusual in both to alarm.
     """
     deviation, z = _deviation_and_z(smooth, lag, config)
-    z_ratio = _calibrate(z, config, config.calibration_floor)
-    deviation_ratio = _calibrate(deviation, config, DEVIATION_FLOOR)
-    ratio: FloatArray = np.minimum(z_ratio, config.deviation_weight * deviation_ratio)
+    z_ratio = _calibrate(z, config, config.calibration_floor, f"{name}.z", records)
+    deviation_ratio = _calibrate(deviation, config, DEVIATION_FLOOR, f"{name}.dev", records)
+    ratio: FloatArray = np.minimum(z_ratio, deviation_ratio)
     return ratio
 
 
@@ -201,19 +292,25 @@ def recurring(smooth: pd.Series, period: int, config: UnivariateConfig) -> IntAr
 
 
 def feature_ratios(
-    values: FloatArray, period: int, config: UnivariateConfig
+    values: FloatArray,
+    period: int,
+    config: UnivariateConfig,
+    records: TailRecords | None = None,
 ) -> dict[str, FloatArray]:
-    """Calibrated ratio of every feature: level and change to the seasonal baseline, every scale."""
+    """Calibrated ratio of every feature: level and change to the seasonal baseline, every scale.
+
+    `records` carries the all-time tail records of a streaming scorer (None: read off `values`).
+    """
     series = pd.Series(values, dtype=float).ffill().fillna(0.0)
     ratios: dict[str, FloatArray] = {}
     for k in config.scales:
         smooth = series.rolling(k, min_periods=1).mean()
-        level = _calibrated_ratio(smooth, k, config)
+        level = _calibrated_ratio(smooth, k, config, f"level_{k}", records)
         if period <= 1:
             ratios[f"level_{k}"] = level
             continue
         change = smooth - seasonal_baseline(smooth, period, config)
-        seasonal = _calibrated_ratio(change, k, config)
+        seasonal = _calibrated_ratio(change, k, config, f"seasonal_change_{k}", records)
         # A value the series reached at this time of day recently needs stronger evidence,
         # the more so the more days it did.
         weight = config.recurring_damping ** recurring(smooth, period, config)
@@ -222,12 +319,13 @@ def feature_ratios(
     if config.novelty_rows:
         filled: FloatArray = np.asarray(series, dtype=np.float64)
         distance = novelty_distance(filled, config.novelty_rows, config.novelty_memory)
-        # As a |z| below 1 never alarms, a distance within a few spreads per row never does:
-        # a nearly perfectly repeating series has near-zero distances and a tail to match.
+        # As a |z| below the calibration floor never alarms, a distance within that many spreads
+        # per row never does: a nearly perfectly repeating series has near-zero distances and a
+        # tail to match.
         _, spread = _reference(series, config.novelty_rows, config)
-        floor = config.novelty_floor * np.sqrt(config.novelty_rows) * spread
+        floor = config.calibration_floor * np.sqrt(config.novelty_rows) * spread
         floor = np.maximum(np.nan_to_num(floor, nan=np.inf), DEVIATION_FLOOR)
-        ratios["novelty"] = config.novelty_weight * _calibrate(distance, config, floor)
+        ratios["novelty"] = _calibrate(distance, config, floor, "novelty", records)
     return ratios
 
 
@@ -270,11 +368,16 @@ def suppress(scores: FloatArray, threshold: float, rows: int, quiet_until: int =
     return out
 
 
-def unsuppressed_scores(values: FloatArray, period: int, config: UnivariateConfig) -> FloatArray:
+def unsuppressed_scores(
+    values: FloatArray,
+    period: int,
+    config: UnivariateConfig,
+    records: TailRecords | None = None,
+) -> FloatArray:
     """Score 0..1 of every row before alarm suppression."""
     if len(values) == 0:
         return np.zeros(0)
-    ratios = feature_ratios(np.asarray(values, dtype=float), period, config)
+    ratios = feature_ratios(np.asarray(values, dtype=float), period, config, records)
     best: FloatArray = np.max(np.vstack(list(ratios.values())), axis=0)
     result: FloatArray = best / (1.0 + best)
     return result
@@ -304,13 +407,15 @@ class StreamingScorer:
         )
         self._seen = 0
         self._quiet_until = -1
+        self._records = TailRecords(self.config.record_rows)
 
     def update(self, value: float) -> float:
         """Score one new value."""
         self._values.append(float(value))
         index = self._seen
         self._seen += 1
-        raw = unsuppressed_scores(np.fromiter(self._values, dtype=float), self.period, self.config)
+        values = np.fromiter(self._values, dtype=float)
+        raw = unsuppressed_scores(values, self.period, self.config, self._records)
         score = float(raw[-1])
         if index <= self._quiet_until:
             return 0.0
