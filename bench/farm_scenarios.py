@@ -9,6 +9,7 @@ fault-free runs.
 
     .venv/bin/python bench/farm_scenarios.py [--sensitivity medium] [--write bench/scenarios]
         [--seed-offset N] [--bird-count reported|unreported] [--signals all|manual]
+        [--houses N]
 
 `--write` stores the scenario files (for `bench/backtest.py --scenario FILE`).
 `--seed-offset N` adds N to every scenario's seed: the same faults in other flocks, weather and
@@ -19,7 +20,8 @@ day and water alone. `--signals manual` gives the detectors only what a manual f
 (temperature, humidity, bird count and the growth day from the placement date) and lists per
 fault type detected / missed / not watched, and the false all-clears: missed faults in a
 subsystem the verdict claimed to watch (target 0; a fault nothing can see must be reported as
-"not watched", never as "normal").
+"not watched", never as "normal"). `--houses 1` runs every scenario on a one-house farm:
+no pack, the house's own past is the only reference.
 """
 
 from __future__ import annotations
@@ -75,15 +77,18 @@ SIGNALS = {"all": None, "manual": ("temperature", "humidity", "bird_count", "gro
 FAULT_FREE = ("winter", "spring", "summer", "autumn", "winter", "spring", "summer", "autumn")
 
 
-def scenario_documents(seed_offset: int = 0, bird_count: str = "reported") -> list[dict[str, Any]]:
-    """The benchmark's scenarios as scenario-file documents (simulator schema)."""
+def scenario_documents(
+    seed_offset: int = 0, bird_count: str = "reported", houses: int = HOUSES
+) -> list[dict[str, Any]]:
+    """The benchmark's scenarios as scenario-file documents (simulator schema), on farms of
+    `houses` houses (the fault moves through the houses; with one house it is always house 1)."""
     documents: list[dict[str, Any]] = []
     options = [{"farm": 1, "bird_count": bird_count}] if bird_count != "reported" else []
     number = 0
     for kind, params, duration, seasons in FAULTS:
         for season in seasons:
             number += 1
-            house = 1 + number % HOUSES
+            house = 1 + number % houses
             event: dict[str, Any] = {
                 "kind": kind,
                 "farm": 1,
@@ -99,7 +104,7 @@ def scenario_documents(seed_offset: int = 0, bird_count: str = "reported") -> li
                     "name": f"{number:02d}_{kind}{wear}_{season}_h{house}",
                     "description": f"{kind}{wear} in house {house}, {season}",
                     "farms": 1,
-                    "houses": HOUSES,
+                    "houses": houses,
                     "seed": 100 + number + seed_offset,
                     "start": SEASONS[season],
                     "events": [event],
@@ -113,7 +118,7 @@ def scenario_documents(seed_offset: int = 0, bird_count: str = "reported") -> li
                 "name": f"{number:02d}_faultfree_{season}",
                 "description": f"no fault, {season}",
                 "farms": 1,
-                "houses": HOUSES,
+                "houses": houses,
                 "seed": 100 + number + seed_offset,
                 "start": SEASONS[season],
                 "events": [],
@@ -143,13 +148,21 @@ def main(argv: list[str] | None = None) -> int:
         help="unreported: every controller reports 0 birds (as on the real captured farm)",
     )
     parser.add_argument(
+        "--houses",
+        type=int,
+        default=HOUSES,
+        help="houses per farm (1: a farm without a pack, judged against its own past)",
+    )
+    parser.add_argument(
         "--signals",
         default="all",
         choices=sorted(SIGNALS),
         help="manual: only what a manual farm links (temperature, humidity, birds, growth day)",
     )
     args = parser.parse_args(argv)
-    documents = scenario_documents(args.seed_offset, args.bird_count)
+    if args.houses < 1:
+        parser.error(f"--houses must be 1 or more, not {args.houses}")
+    documents = scenario_documents(args.seed_offset, args.bird_count, args.houses)
     if args.write:
         args.write.mkdir(parents=True, exist_ok=True)
         for document in documents:
@@ -163,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"scenario_runs: {len(documents)} runs")
     print(f"seed_offset: {args.seed_offset}")
     print(f"bird_count: {args.bird_count}")
+    if args.houses != HOUSES:
+        print(f"houses: {args.houses}")
     if args.signals != "all":
         print(f"signals: {args.signals}")
     for line in summarise(outcomes, coverage=args.signals != "all"):

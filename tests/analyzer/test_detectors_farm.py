@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from ml_analyzer.detectors import FarmAnalyzer, FarmHistory, HouseResult
 from ml_analyzer.detectors.alarms import SENSITIVITY, alarm_state
+from ml_analyzer.detectors.decision import CHECKS, signal_words
 from ml_analyzer.detectors.engine import farm_evidence
 
 START = pd.Timestamp("2026-01-05T00:00:00Z")
@@ -194,12 +195,46 @@ def test_failure_signature_is_detected_and_explained(
     if signal is not None:
         assert result.signal == signal
     assert result.signal is not None
-    assert result.signal.replace("_", " ") in result.explanation
+    assert signal_words(result.signal) in result.explanation
+    assert result.check is not None
+    assert CHECKS[result.check] in result.explanation
     assert isinstance(result.since, datetime)
     assert result.since >= FAULT_AT.to_pydatetime()
     assert result.failure_risk > 0
     for house in ("1", "3", "4"):
         assert not results[house].anomaly, house
+
+
+def test_explanations_are_in_a_farmers_terms_and_local_time() -> None:
+    """Real values with units, how long, since when on the HA instance's clock, what to check."""
+    analyzer = FarmAnalyzer(timezone="Europe/Berlin")
+    heater = analyzer.update(FarmHistory(houses=make_farm(heater_failure)))["2"]
+    assert heater.explanation == (
+        "Temperature 4.0 °C below set point (usually +0.0 °C), for 21 h 30 min, "
+        "since 09 Jan 03:25. Check the heaters and the gas supply"
+    )
+    assert (heater.subsystem, heater.signal, heater.unit, heater.check) == (
+        "heating",
+        "temperature",
+        "°C",
+        "heaters",
+    )
+    assert heater.since is not None
+    assert heater.since.isoformat() == "2026-01-09T02:25:00+00:00"
+    leak = FarmAnalyzer(timezone="America/Chicago").update(
+        FarmHistory(houses=make_farm(water_leak))
+    )["2"]
+    assert leak.explanation == (
+        "Water intake 61 % above usual (0.83 vs 0.52 L/1000 birds/5 min), for 22 h 10 min, "
+        "since 08 Jan 19:45. Check the drinker lines for a leak"
+    )
+    assert (leak.subsystem, leak.signal, leak.check) == ("water", "water_daily", "water_leak")
+    assert leak.unit == "L/1000 birds/5 min"
+
+
+def test_an_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        FarmAnalyzer(timezone="Mars/Olympus")
 
 
 def test_heater_failure_reports_expected_and_actual_temperatures() -> None:

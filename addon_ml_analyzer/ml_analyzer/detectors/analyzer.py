@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -56,10 +57,17 @@ class FarmAnalyzer:
         sensitivity: Literal["low", "medium", "high"] = "medium",
         seed: int = 0,
         flocks: FlockStore | None = None,
+        timezone: str = "UTC",
     ):
         if sensitivity not in SENSITIVITY:
             raise ValueError(f"sensitivity must be low, medium or high, not {sensitivity!r}")
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, ZoneInfoNotFoundError) as err:
+            raise ValueError(f"unknown time zone {timezone!r}") from err
         self.sensitivity = sensitivity
+        self.timezone = timezone
+        """The Home Assistant instance's time zone: the clock of the explanations."""
         self.seed = seed
         self._buffer: dict[str, RawBuffer] = {}
         self._live: LiveGrid | None = None
@@ -155,7 +163,7 @@ class FarmAnalyzer:
                 stream.name: self._carry.get((house, stream.name), AlarmCarry())
                 for stream in found.streams
             }
-            result = decide(found, self.sensitivity, len(found.index) - 1, states)
+            result = decide(found, self.sensitivity, len(found.index) - 1, states, self.timezone)
             if result is not None:
                 results[house] = result
         return results

@@ -20,6 +20,14 @@ BASELINE_LAG_HOURS = 24
 """A row's baseline ends this many hours before it (so a recorded one reaches that far ahead)."""
 WINDOW_HOURS = 5 * 24
 MIN_HOURS = 12
+SEASON_DAYS = 3
+"""Days of the same hour a house's own baseline takes its expected value from (no pack): the
+most recent ones, since a flock drinks and eats a few percent more every day and an older
+reference would read that growth as a fault (7 days: a blockage of 80 % was 4-5 spreads)."""
+SEASON_MIN_DAYS = 3
+"""Of them, at least this many must be present."""
+SEASON_MIN_HOURS = 24
+"""Hours the spread around the same-hour values needs: a whole day, every hour of it once."""
 
 
 @dataclass
@@ -78,8 +86,13 @@ def hourly_baseline(
     index: pd.DatetimeIndex,
     key: str = "",
     baselines: Baselines | None = None,
+    *,
+    seasonal: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
     """Median and MAD of the residual over the 5 days that end a day before each row.
+
+    With `seasonal` (a house without a pack, see same_hour) the median is that of the same hour
+    of day and the MAD that of the residual around it.
 
     The statistics move slowly, so they are computed on the full hours only (timestamp-aligned,
     so a live buffer and a batch run see the same points) and carried forward within the hour:
@@ -105,9 +118,12 @@ def hourly_baseline(
             hourly.index[0], hourly.index[-1] + pd.Timedelta(hours=BASELINE_LAG_HOURS), freq="h"
         )
         hourly = hourly.reindex(ahead)
-    past = hourly.shift(BASELINE_LAG_HOURS)
-    median = past.rolling(WINDOW_HOURS, min_periods=MIN_HOURS).median()
-    mad = (past - median).abs().rolling(WINDOW_HOURS, min_periods=MIN_HOURS).median()
+    if seasonal:
+        median, mad = same_hour(hourly)
+    else:
+        past = hourly.shift(BASELINE_LAG_HOURS)
+        median = past.rolling(WINDOW_HOURS, min_periods=MIN_HOURS).median()
+        mad = (past - median).abs().rolling(WINDOW_HOURS, min_periods=MIN_HOURS).median()
     first = hourly.index[0]
     median_values = median.to_numpy(dtype=float)
     mad_values = mad.to_numpy(dtype=float)
@@ -117,10 +133,42 @@ def hourly_baseline(
     return _take(median_values, position), _take(mad_values, position)
 
 
+def same_hour(hourly: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Expected value and spread of an hourly series from its own past at the same hour of day.
+
+    A house without siblings has no pack to cancel the day's rhythm (the birds drink and eat
+    by daylight, the afternoons are warm), and a median over all hours would take that rhythm
+    for noise. The expected value is the median of the same hour on the last SEASON_DAYS days
+    (at least SEASON_MIN_DAYS of them), ending a day before as every baseline does, so a slow
+    drift is not learnt away; the spread is the MAD of the series around those expected values
+    over the 5 days that end a day before (at least a whole day of it). Needs a regular hourly
+    index (hourly_baseline's).
+    """
+    lags = [
+        hourly.shift(BASELINE_LAG_HOURS * day).to_numpy(dtype=float)
+        for day in range(1, SEASON_DAYS + 1)
+    ]
+    stacked = np.vstack(lags)
+    present = np.isfinite(stacked).sum(axis=0)
+    expected = np.full(len(hourly), np.nan)
+    enough = present >= SEASON_MIN_DAYS
+    if enough.any():
+        expected[enough] = np.nanmedian(stacked[:, enough], axis=0)
+    median = pd.Series(expected, index=hourly.index)
+    distance = (hourly - median).abs().shift(BASELINE_LAG_HOURS)
+    mad = distance.rolling(WINDOW_HOURS, min_periods=SEASON_MIN_HOURS).median()
+    return median, mad
+
+
 def baselines_of(
-    values: FloatArray, index: pd.DatetimeIndex, keys: list[str], baselines: Baselines | None
+    values: FloatArray,
+    index: pd.DatetimeIndex,
+    keys: list[str],
+    baselines: Baselines | None,
+    seasonal: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """hourly_baseline of every column (median, MAD: rows x columns); column j under keys[j].
+    """hourly_baseline of every column (median, MAD: rows x columns); column j under keys[j],
+    with the same-hour baseline where `seasonal[j]` (a house without a pack).
 
     When replaying, the recorded baselines of a fit share their first hour and length, so the
     row positions are found once for all columns; only the look-ups remain per column.
@@ -130,7 +178,11 @@ def baselines_of(
     if baselines is None or baselines.record:
         for column, key in enumerate(keys):
             median[:, column], mad[:, column] = hourly_baseline(
-                values[:, column], index, key, baselines
+                values[:, column],
+                index,
+                key,
+                baselines,
+                seasonal=seasonal is not None and bool(seasonal[column]),
             )
         return median, mad
     for column, key in enumerate(keys):

@@ -4,7 +4,9 @@ The strongest signal on a farm is a house leaving the pack: the sibling houses s
 weather, the farmer's routine and usually a similar flock, so each house's signal minus the
 median of the other houses cancels most of what is normal and leaves what is wrong with that
 house. The residual is compared with its own recent history (baselines.py) to give a robust z.
-Where a farm has a single house, the signal's own past is the reference.
+Where a house has no siblings with the signal (a one-house farm), the one switch: its own
+signal is the residual and its expected value the same hour of its own past days
+(baselines.same_hour), so the day's rhythm that a pack would cancel is not read as a fault.
 
 The signals are registered in SIGNALS (one module each: climate.py, heating.py, intake.py);
 their order is the order of the streams (a tie between streams goes to the first).
@@ -114,8 +116,13 @@ def pack_streams(
     houses = list(table.columns)
     scored = []
     for stream, values, stream_floor in variants:
-        keys = [f"{house}/{stream}" for house in houses]
-        typical, mad = baselines_of(values, index, keys, baselines)
+        # A house without siblings: its own past at the same hour of day (its own key, so a
+        # baseline recorded while it had a pack is never replayed against its own signal).
+        keys = [
+            f"{house}/{stream}/own" if alone[column] else f"{house}/{stream}"
+            for column, house in enumerate(houses)
+        ]
+        typical, mad = baselines_of(values, index, keys, baselines, seasonal=alone)
         z = (values - typical) / np.maximum(1.4826 * mad, stream_floor)
         if spec.relative:
             expected = (pack + spec.floor) * np.exp(typical) - spec.floor
