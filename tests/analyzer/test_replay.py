@@ -95,9 +95,10 @@ def test_a_simulated_heater_failure_is_replayed_in_its_house(
     printed = capsys.readouterr().out
     with (out / "summary.csv").open() as handle:
         summary = list(csv.DictReader(handle))
-    assert [(e["house"], e["subsystem"]) for e in summary] == [("house2", "heating")]
+    heating = [e for e in summary if e["subsystem"] == "heating"]
+    assert [e["house"] for e in heating] == ["house2"]
     assert "farm1/house2" in printed
-    assert datetime.fromisoformat(summary[0]["start"]) >= START + timedelta(hours=60)
+    assert datetime.fromisoformat(heating[0]["start"]) >= START + timedelta(hours=60)
     with (out / "farm1" / "house2.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert rows[0]["anomaly"] == ""  # unknown before the first verdict, never "false"
