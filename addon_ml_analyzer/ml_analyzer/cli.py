@@ -192,6 +192,16 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score-csv", help="score every CSV of IN_DIR into OUT_DIR")
     score.add_argument("in_dir", type=Path)
     score.add_argument("out_dir", type=Path)
+    replay = commands.add_parser(
+        "replay", help="run the analyzer tick by tick over history (CSV files or the source)"
+    )
+    given = replay.add_mutually_exclusive_group(required=True)
+    given.add_argument("--csv", type=Path, metavar="DIR", help="DIR/<farm>/<house>.csv files")
+    given.add_argument("--config", type=Path, help="the analyzer's options (its configured source)")
+    replay.add_argument("--timezone", default="UTC", help="Area/City of local times (default UTC)")
+    replay.add_argument("--start", help="ISO 8601 start with offset (--config)")
+    replay.add_argument("--end", help="ISO 8601 end with offset (--config)")
+    replay.add_argument("--out", type=Path, required=True, help="folder for the output CSVs")
     return parser
 
 
@@ -199,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m ml_analyzer`."""
     arguments = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(arguments)
+    if args.command == "replay":
+        from ml_analyzer.replay import main as replay_main
+
+        return replay_main(args)
     if args.command == "score-csv":
         from ml_analyzer.scorecsv import ScoreCsvError
         from ml_analyzer.scorecsv import run as score_csv
