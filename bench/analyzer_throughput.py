@@ -72,8 +72,8 @@ END = datetime(2026, 11, 23, tzinfo=UTC)
 def signals(probes: int = 0) -> dict[str, str | None]:
     """The eight signals plus `probes` temperature probes per house (°C, one entity each).
 
-    The default (no probes) keeps the layout of the figures in DOCS.md comparable; a house with
-    three probes or more gets the probe evidence (each probe against the others)."""
+    The default (no probes) keeps the layout of the figures in docs/analyzer.md comparable; a
+    house with three probes or more gets the probe evidence (each probe against the others)."""
     return SIGNALS | {f"probe_temperature_{n}": "°C" for n in range(1, probes + 1)}
 
 

@@ -152,6 +152,8 @@ def _run_command(args: argparse.Namespace) -> int:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for notice in config.notices:
+        _LOGGER.warning("%s", notice)
     try:
         result = asyncio.run(_serve_until_signal(config, args.once, args.health_port))
     except Exception:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -29,13 +30,22 @@ LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error")
 ENV_PREFIX = "ML_ANALYZER_"
 SUPERVISOR_URL = "http://supervisor/core"
 
-# Integer options: (minimum, maximum). config.yaml's schema uses the same bounds (a test checks).
+ADDON_DATA = Path("/data")
+"""The add-on's storage: kept across updates and restarts, unlike the rest of the container."""
+
+# Engineering settings, grouped under `advanced:` so the add-on's configuration screen shows the
+# farmer's options first. Before 0.2.0 they were top-level keys; those are still read (and
+# reported by `AnalyzerConfig.notices`) so an existing install keeps its values.
+ADVANCED: tuple[str, ...] = ("refit_minutes", "history_days", "publish_every", "seed", "state_dir")
+
+# Integer options by their path in config.yaml's schema: (minimum, maximum). The schema uses the
+# same bounds (a test checks).
 INT_RANGES: dict[str, tuple[int, int]] = {
     "interval_seconds": (60, 3600),
-    "refit_minutes": (5, 1440),
-    "history_days": (1, 90),
-    "publish_every": (1, 12),
-    "seed": (0, 2**31 - 1),
+    "advanced.refit_minutes": (5, 1440),
+    "advanced.history_days": (1, 90),
+    "advanced.publish_every": (1, 12),
+    "advanced.seed": (0, 2**31 - 1),
     "influxdb.port": (1, 65535),
 }
 
@@ -82,7 +92,8 @@ class InfluxV1Config:
         """Base URL of the HTTP API, including an optional path prefix (reverse proxies)."""
         scheme = "https" if self.ssl else "http"
         path = "/" + self.path.strip("/") if self.path.strip("/") else ""
-        return f"{scheme}://{self.host}:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literal
+        return f"{scheme}://{host}:{self.port}{path}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,8 @@ class AnalyzerConfig:
     home_assistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     influxdb: InfluxV1Config = field(default_factory=InfluxV1Config)
     influxdb_v2: InfluxV2Config = field(default_factory=InfluxV2Config)
+    notices: tuple[str, ...] = field(default=(), compare=False)
+    """What loading changed in the user's options (old keys moved), logged once at start."""
 
     def chosen_source(self) -> Source:
         """The data source: the explicit one, else the first configured of v1, v2, HA."""
@@ -143,12 +156,17 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
 }
 _TOP_LEVEL = {
-    name: type(value) for name, value in vars(AnalyzerConfig()).items() if name not in _SECTIONS
+    name: type(value)
+    for name, value in vars(AnalyzerConfig()).items()
+    if name not in _SECTIONS and name not in ADVANCED and name != "notices"
 }
+_ADVANCED_TYPES = {name: type(vars(AnalyzerConfig())[name]) for name in ADVANCED}
+INFLUXDB_DEFAULT_PORT = InfluxV1Config().port
 
 
 def _as_int(option: str, value: Any) -> int:
-    low, high = INT_RANGES[option]
+    # An old top-level key ("seed") has the bounds of its place under advanced.
+    low, high = INT_RANGES.get(option) or INT_RANGES[f"advanced.{option}"]
     problem = f"must be an integer between {low} and {high}"
     if isinstance(value, bool):
         raise ConfigError(option, problem)
@@ -208,13 +226,105 @@ def _build_section(name: str, raw: Any) -> Any:
     return section_type(**values)
 
 
+def _check_url(option: str, url: str) -> None:
+    """An http(s) URL with a host and a valid port; the value itself is never echoed (it may
+    carry credentials)."""
+    if not url:
+        return
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(option, "must start with http:// or https://")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(option, "is not a valid URL (host or port)") from None
+    if not parts.hostname or (port is not None and not 1 <= port <= 65535):
+        raise ConfigError(
+            option, "is not a valid URL: it needs a host, e.g. http://192.168.1.10:8086"
+        )
+    if any(character.isspace() for character in url):
+        raise ConfigError(option, "is not a valid URL: it contains spaces")
+
+
+def _split_host(host: str) -> tuple[str, Any]:
+    """`host` as (scheme or "", urlsplit result); errors name `influxdb.host`."""
+    scheme = ""
+    if "://" in host:
+        scheme = host.partition("://")[0].lower()
+        if scheme not in ("http", "https"):
+            raise ConfigError("influxdb.host", "must be a host name or IP, or an http(s):// URL")
+        text = host
+    else:
+        text = "//" + host
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError:
+        raise ConfigError("influxdb.host", "has an invalid port") from None
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            "influxdb.host", "must not contain credentials: use influxdb.username and password"
+        )
+    if not parts.hostname or parts.query or parts.fragment or any(c.isspace() for c in host):
+        raise ConfigError("influxdb.host", "must be a host name or IP, e.g. 192.168.1.10")
+    return scheme, parts
+
+
+def _influx_host(section: InfluxV1Config) -> InfluxV1Config:
+    """`influxdb.host` as HA's influxdb integration takes it (a name or an IP), but also a URL
+    or `name:port` as people paste them: `http://db:8086` must not become
+    `http://http://db:8086:8086`. Scheme, port and path move to their own options; a value that
+    contradicts one set explicitly is an error rather than a guess."""
+    host = section.host
+    if not host or (host.count(":") > 1 and "[" not in host and "://" not in host):
+        return section  # not configured, or a bare IPv6 address (no port)
+    scheme, parts = _split_host(host)
+    values: dict[str, Any] = {"host": parts.hostname}
+    if scheme == "https":
+        values["ssl"] = True
+    elif scheme == "http" and section.ssl:
+        raise ConfigError("influxdb.host", "starts with http:// but influxdb.ssl is true")
+    port = parts.port
+    if port is not None:
+        # The Supervisor always writes a port (8086 unless changed): only a changed one can
+        # contradict the host's.
+        if section.port not in (port, INFLUXDB_DEFAULT_PORT):
+            raise ConfigError(
+                "influxdb.host", f"names port {port} but influxdb.port is {section.port}"
+            )
+        values["port"] = port
+    path = parts.path.strip("/")
+    if path:
+        if section.path.strip("/") not in ("", path):
+            raise ConfigError("influxdb.host", "has a path that differs from influxdb.path")
+        values["path"] = path
+    return replace(section, **values)
+
+
+def _check_state_dir(state_dir: str, addon: bool) -> None:
+    """A state directory that cannot hold state is refused at start, not found out later when
+    a save fails (the flock history would silently not survive a restart)."""
+    if not state_dir:
+        return
+    path = Path(os.path.normpath(state_dir))
+    if addon and not (path.is_absolute() and path.is_relative_to(ADDON_DATA)):
+        raise ConfigError(
+            "advanced.state_dir",
+            "must be /data or a directory under it in the add-on (elsewhere it is lost on update)",
+        )
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        what = "is a file" if existing == path else f"is inside a file ({existing})"
+        raise ConfigError("advanced.state_dir", f"{what}: it must be a directory")
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError("advanced.state_dir", f"is not writable ({existing})")
+
+
 def _check_urls(config: AnalyzerConfig) -> None:
-    for option, url in (
-        ("home_assistant.url", config.home_assistant.url),
-        ("influxdb_v2.url", config.influxdb_v2.url),
-    ):
-        if url and not url.startswith(("http://", "https://")):
-            raise ConfigError(option, "must start with http:// or https://")
+    _check_url("home_assistant.url", config.home_assistant.url)
+    _check_url("influxdb_v2.url", config.influxdb_v2.url)
     source = config.source
     if source == "influxdb_v1" and not config.influxdb.configured:
         raise ConfigError("influxdb.host", "is required when source is influxdb_v1")
@@ -259,18 +369,61 @@ def without_userinfo(url: str) -> str:
     return masked.replace("://***@", "://", 1) if masked != url else url
 
 
-def config_from_mapping(raw: Mapping[str, Any]) -> AnalyzerConfig:
-    """Validate a parsed options mapping (file or environment) into an `AnalyzerConfig`."""
+def _advanced(raw: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The `advanced` group's values, with old top-level keys moved in, and what was moved."""
+    group = raw.get("advanced")
+    if group is None:
+        group = {}
+    if not isinstance(group, Mapping):
+        raise ConfigError("advanced", "must be a mapping of options")
     values: dict[str, Any] = {}
+    for key, value in group.items():
+        if key not in _ADVANCED_TYPES:
+            raise ConfigError(f"advanced.{key}", "is not a known option")
+        values[key] = _convert(f"advanced.{key}", _ADVANCED_TYPES[key], value)
+    moved, ignored = [], []
+    for key in ADVANCED:
+        if key not in raw or raw[key] is None:
+            continue
+        value = _convert(key, _ADVANCED_TYPES[key], raw[key])
+        if key in values:
+            if values[key] != value:
+                ignored.append(key)
+        else:
+            values[key] = value
+            moved.append(key)
+    notices = []
+    if moved:
+        notices.append(
+            f"Option(s) {', '.join(moved)} now belong under 'advanced'; the values given at the "
+            "top level are used: move them there (Configuration → Advanced) to silence this"
+        )
+    if ignored:
+        notices.append(
+            f"Option(s) {', '.join(ignored)} are set both at the top level and under 'advanced'; "
+            "the 'advanced' values are used: remove the top-level ones"
+        )
+    return values, tuple(notices)
+
+
+def config_from_mapping(raw: Mapping[str, Any], *, addon: bool = False) -> AnalyzerConfig:
+    """Validate a parsed options mapping (file or environment) into an `AnalyzerConfig`.
+
+    `addon`: running under the Supervisor, where state must stay in /data.
+    """
+    values, notices = _advanced(raw)
     for key, value in raw.items():
         if key in _SECTIONS:
             values[key] = _build_section(key, value)
         elif key in _TOP_LEVEL:
             values[key] = _convert(key, _TOP_LEVEL[key], value)
-        else:
+        elif key != "advanced" and key not in ADVANCED:
             raise ConfigError(key, "is not a known option")
-    config = AnalyzerConfig(**values)
+    if "influxdb" in values:
+        values["influxdb"] = _influx_host(values["influxdb"])
+    config = AnalyzerConfig(**values, notices=notices)
     _check_urls(config)
+    _check_state_dir(config.state_dir, addon)
     return config
 
 
@@ -301,7 +454,7 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """Options from `ML_ANALYZER_*` variables: `ML_ANALYZER_INFLUXDB_V2_URL` → influxdb_v2.url."""
     result: dict[str, Any] = {}
     # Longest section names first, so INFLUXDB_V2_* is not read as influxdb.v2_*.
-    sections = sorted(_SECTIONS, key=len, reverse=True)
+    sections = sorted([*_SECTIONS, "advanced"], key=len, reverse=True)
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
@@ -343,13 +496,13 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
             ha_raw["url"] = SUPERVISOR_URL
     if ha_raw:
         raw["home_assistant"] = ha_raw
-    config = config_from_mapping(raw)
+    config = config_from_mapping(raw, addon=bool(supervisor_token))
     if not config.state_dir:
         config = replace(config, state_dir=str(default_state_dir(path)))
     return config
 
 
-def default_state_dir(config_path: Path | None, data: Path = Path("/data")) -> Path:
+def default_state_dir(config_path: Path | None, data: Path = ADDON_DATA) -> Path:
     """Where the analyzer keeps its state when `state_dir` is not set: the add-on's /data
     (kept across updates and restarts), else `.ml_analyzer` beside the configuration file
     (or in the working directory)."""

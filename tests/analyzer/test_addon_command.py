@@ -207,3 +207,33 @@ async def test_service_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0, log
     assert "Stopped" in log
     assert "token-that-is-never-accepted" not in log
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"influxdb_v2": {"url": "influx:8086"}}, "option 'influxdb_v2.url' must start with"),
+        ({"advanced": {"state_dir": "/share/rotem"}}, "option 'advanced.state_dir' must be /data"),
+        ({"influxdb": {"host": "http://db:8087", "port": 9}}, "option 'influxdb.host' names port"),
+    ],
+)
+async def test_addon_command_bad_option_is_one_line_exit_2(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    """The add-on's own command with the Supervisor's options plus one bad value: the log the
+    user sees is one line naming the option, no traceback."""
+    options: dict[str, Any] = yaml.safe_load((ADDON / "config.yaml").read_text())["options"]
+    for section, values in change.items():
+        options[section].update(values)
+    options_path = tmp_path / "options.json"
+    options_path.write_text(json.dumps(options))
+    env = {**os.environ, "PYTHONPATH": str(ADDON), "SUPERVISOR_TOKEN": "never-shown"}
+    process = await asyncio.create_subprocess_exec(
+        *addon_command(options_path), env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    log = stderr.decode()
+    assert process.returncode == 2, log
+    assert log.count("\n") == 1, log
+    assert message in log
+    assert "never-shown" not in log

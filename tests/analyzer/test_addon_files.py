@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from ml_analyzer import __version__
-from ml_analyzer.config import _CHOICES, INT_RANGES, load_config
+from ml_analyzer.config import _CHOICES, ADVANCED, INT_RANGES, load_config
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,18 +50,45 @@ def test_required_keys(addon: dict[str, Any]) -> None:
 
 
 def test_every_option_has_a_schema_entry_and_back(addon: dict[str, Any]) -> None:
-    assert set(_leaves(addon["options"])) == set(_leaves(addon["schema"]))
+    """A schema entry without a default is optional (`?`): a default would make it required."""
+    options, schema = _leaves(addon["options"]), _leaves(addon["schema"])
+    assert set(options) <= set(schema)
+    for option in set(schema) - set(options):
+        assert schema[option].endswith("?"), option
+
+
+def test_old_top_level_options_stay_optional_in_the_schema(addon: dict[str, Any]) -> None:
+    """The Supervisor drops options missing from the schema: an install from before the
+    `advanced` group keeps its values only while the old keys are in it (optional, hidden)."""
+    for key in ADVANCED:
+        assert addon["schema"][key] == addon["schema"]["advanced"][key], key
+        assert key not in addon["options"], key
+        assert addon["schema"][key].endswith("?"), key
+
+
+def test_apparmor_profile_is_the_slug(addon: dict[str, Any]) -> None:
+    """The Supervisor's own reading (supervisor/utils/apparmor.py): exactly one top-level
+    `profile NAME` line, and NAME must be the slug."""
+    text = (ADDON / "apparmor.txt").read_text(encoding="utf-8")
+    names = {m[1] for line in text.splitlines() if (m := re.match(r"^profile ([^ ]+).*$", line))}
+    assert names == {addon["slug"]}
+    assert text.count("{") == text.count("}")
+    # What the service needs: its data, Python and its packages, the network.
+    for rule in ("/data/** rw", "/usr/local/lib/** mr", "network inet", "/opt/rotem/** r"):
+        assert rule in text, rule
 
 
 def test_schema_types_match_defaults_and_the_loader(addon: dict[str, Any]) -> None:
     options = _leaves(addon["options"])
     for option, kind in _leaves(addon["schema"]).items():
+        if option not in options:
+            continue  # optional without a default: checked below
         value = options[option]
         if match := re.fullmatch(r"list\((.*)\)", kind):
             choices = tuple(match.group(1).split("|"))
             assert value in choices, option
             assert set(_CHOICES[option]) == set(choices), option
-        elif match := re.fullmatch(r"int\((\d+),(\d+)\)", kind):
+        elif match := re.fullmatch(r"int\((\d+),(\d+)\)\??", kind):
             low, high = int(match.group(1)), int(match.group(2))
             assert isinstance(value, int), option
             assert low <= value <= high, option
@@ -72,8 +99,12 @@ def test_schema_types_match_defaults_and_the_loader(addon: dict[str, Any]) -> No
         elif kind == "bool":
             assert isinstance(value, bool), option
         else:
-            assert kind in ("str", "str?", "password?"), option
+            assert kind in ("str", "str?", "password?", "url?"), option
             assert isinstance(value, str), option
+    for option, kind in _leaves(addon["schema"]).items():
+        if option not in options and (match := re.fullmatch(r"int\((\d+),(\d+)\)\?", kind)):
+            bounds = (int(match.group(1)), int(match.group(2)))
+            assert (INT_RANGES.get(option) or INT_RANGES[f"advanced.{option}"]) == bounds, option
 
 
 def test_defaults_load_as_the_supervisor_writes_them(addon: dict[str, Any], tmp_path: Path) -> None:
@@ -86,12 +117,22 @@ def test_defaults_load_as_the_supervisor_writes_them(addon: dict[str, Any], tmp_
     assert "supervisor-secret" not in repr(config)
 
 
-def test_translations_name_every_option(addon: dict[str, Any]) -> None:
+def test_translations_name_every_option_and_field(addon: dict[str, Any]) -> None:
+    """Walks the schema: every option and every nested field has a name and a description
+    (the add-on translation format: `configuration: <option>: fields: <field>`)."""
     translations = _yaml(ADDON / "translations" / "en.yaml")["configuration"]
-    assert set(translations) == set(addon["options"])
-    for entry in translations.values():
-        assert entry["name"]
-        assert entry["description"]
+    assert set(translations) == set(addon["schema"])
+    for option, kind in addon["schema"].items():
+        entry = translations[option]
+        assert entry["name"], option
+        assert entry["description"], option
+        if isinstance(kind, dict):
+            assert set(entry["fields"]) == set(kind), option
+            for field, text in entry["fields"].items():
+                assert text["name"], f"{option}.{field}"
+                assert text["description"], f"{option}.{field}"
+        else:
+            assert "fields" not in entry, option
 
 
 def test_run_script_starts_the_package_with_the_supervisor_options() -> None:

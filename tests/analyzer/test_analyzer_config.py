@@ -136,3 +136,99 @@ def test_config_error_carries_the_option() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(None, {**TOKEN_ENV, "ML_ANALYZER_HISTORY_DAYS": "0"})
     assert caught.value.option == "history_days"
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "ssl", "url"),
+    [
+        ("db", 8086, False, "http://db:8086"),
+        ("http://db:8086", 8086, False, "http://db:8086"),
+        ("http://db:8087", 8086, False, "http://db:8087"),
+        ("https://db", 8086, False, "https://db:8086"),
+        ("db:9999", 9999, False, "http://db:9999"),
+        ("http://db:8086/influx/", 8086, False, "http://db:8086/influx"),
+        ("::1", 8086, False, "http://[::1]:8086"),
+    ],
+)
+def test_influxdb_host_with_scheme_or_port(
+    tmp_path: Path, host: str, port: int, ssl: bool, url: str
+) -> None:
+    path = _write(tmp_path, {"influxdb": {"host": host, "port": port, "ssl": ssl}})
+    assert load_config(path, TOKEN_ENV).influxdb.url == url
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"influxdb": {"host": "http://db:8087", "port": 8088}},
+            "option 'influxdb.host' names port 8087 but influxdb.port is 8088",
+        ),
+        ({"influxdb": {"host": "http://db", "ssl": True}}, "option 'influxdb.host' starts with"),
+        ({"influxdb": {"host": "db:port"}}, "option 'influxdb.host' has an invalid port"),
+        ({"influxdb": {"host": "ftp://db"}}, "option 'influxdb.host' must be a host name"),
+        ({"influxdb_v2": {"url": "http://"}}, "option 'influxdb_v2.url' is not a valid URL"),
+        ({"influxdb_v2": {"url": "http://db:99999"}}, "option 'influxdb_v2.url' is not a valid"),
+        ({"advanced": {"seed": -1}}, "option 'advanced.seed' must be an integer between 0"),
+        ({"advanced": {"colour": 1}}, "option 'advanced.colour' is not a known option"),
+        ({"advanced": 3}, "option 'advanced' must be a mapping"),
+        ({"seed": "x"}, "option 'seed' must be an integer between 0"),
+    ],
+)
+def test_bad_host_url_or_advanced_option_exits_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    options: dict[str, Any],
+    message: str,
+) -> None:
+    for name, value in TOKEN_ENV.items():
+        monkeypatch.setenv(name, value)
+    assert main(["run", "--config", str(_write(tmp_path, options)), "--once"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # one line, no traceback
+    assert message in err
+
+
+def test_state_dir_that_is_a_file_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in TOKEN_ENV.items():
+        monkeypatch.setenv(name, value)
+    blocker = tmp_path / "state"
+    blocker.write_text("")
+    for state_dir in (blocker, blocker / "sub"):
+        path = _write(tmp_path, {"advanced": {"state_dir": str(state_dir)}})
+        assert main(["run", "--config", str(path), "--once"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert "option 'advanced.state_dir' is" in err
+        assert "file" in err
+
+
+def test_addon_state_dir_must_stay_in_data(tmp_path: Path) -> None:
+    env = {"SUPERVISOR_TOKEN": "t"}
+    for outside in ("/share/rotem", "/data/../config", "data/x"):
+        path = _write(tmp_path, {"advanced": {"state_dir": outside}})
+        with pytest.raises(ConfigError, match="must be /data or a directory under it") as caught:
+            load_config(path, env)
+        assert caught.value.option == "advanced.state_dir"
+    # Standalone (no Supervisor) the directory may be anywhere.
+    path = _write(tmp_path, {"advanced": {"state_dir": str(tmp_path / "state")}})
+    assert load_config(path, TOKEN_ENV).state_dir == str(tmp_path / "state")
+
+
+def test_old_top_level_options_are_moved_with_a_notice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = _write(tmp_path, {"seed": 7, "refit_minutes": 30, "advanced": {"history_days": 10}})
+    config = load_config(old, TOKEN_ENV)
+    assert (config.seed, config.refit_minutes, config.history_days) == (7, 30, 10)
+    assert len(config.notices) == 1
+    assert "refit_minutes, seed now belong under 'advanced'" in config.notices[0]
+    both = _write(tmp_path, {"seed": 7, "advanced": {"seed": 8}})
+    config = load_config(both, TOKEN_ENV)
+    assert config.seed == 8
+    assert "remove the top-level ones" in config.notices[0]
+    assert load_config(None, {**TOKEN_ENV, "ML_ANALYZER_ADVANCED_SEED": "5"}).seed == 5
+    assert load_config(None, TOKEN_ENV).notices == ()
