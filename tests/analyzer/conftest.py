@@ -1,12 +1,13 @@
-"""Fixtures of the analyzer tests: the real InfluxDB 1.x server and HA-style point writing."""
+"""Fixtures of the analyzer tests: the real InfluxDB 1.x and VictoriaMetrics servers."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.support.influxdb import InfluxServer, influxdb_server
+from tests.support.victoriametrics import VictoriaMetricsServer, victoriametrics_server
 
-__all__ = ["InfluxServer", "influxdb_server"]
+__all__ = ["InfluxServer", "VictoriaMetricsServer", "influxdb_server", "victoriametrics_server"]
 
 
 @pytest.fixture(autouse=True)
