@@ -40,17 +40,21 @@ class VictoriaMetricsServer:
     host: str
     port: int
 
-    def write_lines(self, database: str, lines: str | bytes, precision: str = "s") -> None:
+    def write_lines(
+        self, database: str, lines: str | bytes, precision: str = "s", *, flush: bool = True
+    ) -> None:
         """Write InfluxDB line protocol to `/write` as HA's influxdb integration (api_version 1)
         does, then flush, so the points are visible to the next read at once (the server
-        otherwise buffers fresh points for up to a second)."""
+        otherwise buffers fresh points for up to a second). A bulk loader flushes once at the
+        end instead (`flush=False`, then `flush()`)."""
         body = lines.encode() if isinstance(lines, str) else lines
         query = urllib.parse.urlencode({"db": database, "precision": precision})
         request = urllib.request.Request(f"{self.url}/write?{query}", data=body, method="POST")
         with urllib.request.urlopen(request, timeout=300) as response:
             if response.status != 204:
                 raise RuntimeError(f"VictoriaMetrics write answered {response.status}")
-        self.flush()
+        if flush:
+            self.flush()
 
     def flush(self) -> None:
         """Make every point written so far searchable (`/internal/force_flush`)."""
