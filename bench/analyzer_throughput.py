@@ -1,11 +1,12 @@
-"""Analyzer throughput at farm-company scale against a real InfluxDB 1.x.
+"""Analyzer throughput at farm-company scale against a real InfluxDB 1.x or VictoriaMetrics.
 
 400 houses (50 farms of 8) x 8 signals x 30 days of 5-minute points (~27.6 M points) from the
-simulator's vectorised model are written into a private `influxd` exactly as HA's influxdb
-integration lays them out (measurement = unit, tags entity_id/domain, field value; unit-less
-signals under their own entity id). Then the real service runs against it — the InfluxDB 1.x
-reader, the loop and the detectors' FarmAnalyzer; only HA is replaced by an in-process stand-in
-that serves the registries and counts the reports.
+simulator's vectorised model are written into a private `influxd` (or, with `--source
+victoriametrics`, a private `victoria-metrics`, through its InfluxDB `/write`) exactly as HA's
+influxdb integration lays them out (measurement = unit, tags entity_id/domain, field value;
+unit-less signals under their own entity id). Then the real service runs against it — the
+source's reader, the loop and the detectors' FarmAnalyzer; only HA is replaced by an in-process
+stand-in that serves the registries and counts the reports.
 
 Printed, one figure per line (`name: value unit`):
   read_window         reading the 14-day window of every house (once, at start-up)
@@ -17,7 +18,8 @@ Printed, one figure per line (`name: value unit`):
   points_per_second   window points divided by the refit time
   peak_rss            peak resident memory of the analyzer process (the loader runs apart)
 
-Usage: `.venv/bin/python bench/analyzer_throughput.py [--farms 50 --houses 8 --days 30 --ticks 5]`
+Usage: `.venv/bin/python bench/analyzer_throughput.py [--farms 50 --houses 8 --days 30 --ticks 5]
+[--source influxdb|victoriametrics]`
 (`--probes N` adds N temperature probe entities per house: the probe evidence on every tick).
 Targets: refit < 2 min on 2 cores, tick < 5 s, peak memory < 1 GiB.
 """
@@ -31,7 +33,7 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,12 +47,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addon_ml_analyzer")]
 
 from ml_analyzer.cli import _detector_factories  # noqa: E402
-from ml_analyzer.config import AnalyzerConfig, InfluxV1Config  # noqa: E402
+from ml_analyzer.config import (  # noqa: E402
+    AnalyzerConfig,
+    InfluxV1Config,
+    VictoriaMetricsConfig,
+)
 from ml_analyzer.loop import AnalyzerService  # noqa: E402
 from ml_analyzer.readers import EntityRef, Points  # noqa: E402
 from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader  # noqa: E402
+from ml_analyzer.readers.victoriametrics import VictoriaMetricsReader  # noqa: E402
 
 from devtools.influxdb import InfluxServer, running_influxdb  # noqa: E402
+from devtools.victoriametrics import VictoriaMetricsServer, running_victoriametrics  # noqa: E402
 from simulator.scenario import Scenario  # noqa: E402
 from simulator.series import iter_house_frames  # noqa: E402
 
@@ -123,19 +131,32 @@ def _batches(farms: int, houses: int, days: int, probes: int) -> Iterator[bytes]
         yield b"".join(chunk)
 
 
-def load(url: str, farms: int, houses: int, days: int, probes: int = 0) -> None:
+def load(
+    url: str, farms: int, houses: int, days: int, probes: int = 0, *, source: str = "influxdb"
+) -> None:
     """Generate and write all points (run in a separate process so its memory is not counted)."""
     host, port = url.removeprefix("http://").split(":")
-    server = InfluxServer(url=url, host=host, port=int(port))
-    server.create_database(DATABASE)
+    write: Callable[[str, bytes, str], None]
+    if source == "victoriametrics":
+        vm = VictoriaMetricsServer(url=url, host=host, port=int(port))
+
+        def write(database: str, body: bytes, precision: str) -> None:
+            vm.write_lines(database, body, precision, flush=False)
+
+    else:
+        server = InfluxServer(url=url, host=host, port=int(port))
+        server.create_database(DATABASE)
+        write = server.write_lines
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = []
         for body in _batches(farms, houses, days, probes):
-            pending.append(pool.submit(server.write_lines, DATABASE, body, "s"))
+            pending.append(pool.submit(write, DATABASE, body, "s"))
             if len(pending) > 2:
                 pending.pop(0).result()
         for future in pending:
             future.result()
+    if source == "victoriametrics":
+        vm.flush()
 
 
 class StandInHA:
@@ -198,7 +219,7 @@ class Clock:
 class TimedReader:
     """The real reader, timing each read and counting the points it returned."""
 
-    def __init__(self, reader: InfluxV1Reader) -> None:
+    def __init__(self, reader: InfluxV1Reader | VictoriaMetricsReader) -> None:
         self._reader = reader
         self.name = reader.name
         self.reads: list[tuple[float, int]] = []
@@ -274,12 +295,19 @@ def _spread(values: list[float]) -> str:
 
 
 async def measure(
-    server: InfluxServer, farms: int, houses: int, ticks: int, probes: int = 0
+    server: InfluxServer | VictoriaMetricsServer,
+    farms: int,
+    houses: int,
+    ticks: int,
+    probes: int = 0,
 ) -> None:
     """Run the analyzer against the loaded server and print the figures."""
-    config = AnalyzerConfig(
-        influxdb=InfluxV1Config(host=server.host, port=server.port, database=DATABASE)
-    )
+    if isinstance(server, VictoriaMetricsServer):
+        config = AnalyzerConfig(victoriametrics=VictoriaMetricsConfig(url=server.url))
+    else:
+        config = AnalyzerConfig(
+            influxdb=InfluxV1Config(host=server.host, port=server.port, database=DATABASE)
+        )
     ha = StandInHA(farms, houses, probes)
     detector_factory, history_factory = _detector_factories(config)
 
@@ -287,7 +315,11 @@ async def measure(
         return TimedAnalyzer(detector_factory())
 
     async with aiohttp.ClientSession() as session:
-        influx = InfluxV1Reader(session, config.influxdb)
+        influx: InfluxV1Reader | VictoriaMetricsReader = (
+            VictoriaMetricsReader(session, config.victoriametrics)
+            if isinstance(server, VictoriaMetricsServer)
+            else InfluxV1Reader(session, config.influxdb)
+        )
         reader = TimedReader(influx)
         # Start so that the refit tick and every measured tick (5 minutes apart) get new points.
         clock = Clock(END - timedelta(minutes=5 * (ticks + 1)) + timedelta(seconds=15))
@@ -318,6 +350,7 @@ async def measure(
             reads.append(sum(seconds for seconds, _ in reader.reads[done:]))
         tick_points = reader.reads[-1][1]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"source: {influx.name}")
     print(f"houses: {first.houses} houses")
     print(f"read_window: {read_seconds:.1f} s")
     print(f"read_window_points: {window_points} points")
@@ -357,12 +390,21 @@ def main() -> None:
     parser.add_argument(
         "--probes", type=int, default=0, help="temperature probes per house (default none)"
     )
+    parser.add_argument(
+        "--source",
+        choices=("influxdb", "victoriametrics"),
+        default="influxdb",
+        help="the history source the points are written to and read from (default influxdb)",
+    )
     args = parser.parse_args()
-    with running_influxdb() as server:
+    running = running_victoriametrics if args.source == "victoriametrics" else running_influxdb
+    with running() as server:
         started = time.perf_counter()
         context = multiprocessing.get_context("spawn")
         loader = context.Process(
-            target=load, args=(server.url, args.farms, args.houses, args.days, args.probes)
+            target=load,
+            args=(server.url, args.farms, args.houses, args.days, args.probes),
+            kwargs={"source": args.source},
         )
         loader.start()
         loader.join()

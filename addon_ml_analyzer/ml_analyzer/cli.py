@@ -30,6 +30,7 @@ from ml_analyzer.readers import Reader
 from ml_analyzer.readers.ha_history import HomeAssistantHistoryReader
 from ml_analyzer.readers.influxdb_v1 import InfluxV1Reader
 from ml_analyzer.readers.influxdb_v2 import InfluxV2Reader
+from ml_analyzer.readers.victoriametrics import VictoriaMetricsReader
 
 _LOGGER = logging.getLogger("ml_analyzer")
 
@@ -41,12 +42,15 @@ EXIT_CONFIG = 2
 def build_reader(
     config: AnalyzerConfig, session: aiohttp.ClientSession, ha: HomeAssistantClient
 ) -> Reader:
-    """The reader for the chosen source (explicit, else first configured of v1, v2, HA)."""
+    """The reader for the chosen source (explicit, else the first configured of v1, v2,
+    VictoriaMetrics, HA)."""
     source = config.chosen_source()
     if source == "influxdb_v1":
         return InfluxV1Reader(session, config.influxdb)
     if source == "influxdb_v2":
         return InfluxV2Reader(config.influxdb_v2)
+    if source == "victoriametrics":
+        return VictoriaMetricsReader(session, config.victoriametrics)
     return HomeAssistantHistoryReader(ha)
 
 

@@ -21,10 +21,16 @@ from urllib.parse import urlsplit
 import yaml
 
 Sensitivity = Literal["low", "medium", "high"]
-Source = Literal["influxdb_v1", "influxdb_v2", "home_assistant"]
+Source = Literal["influxdb_v1", "influxdb_v2", "victoriametrics", "home_assistant"]
 
 SENSITIVITIES: tuple[str, ...] = ("low", "medium", "high")
-SOURCES: tuple[str, ...] = ("auto", "influxdb_v1", "influxdb_v2", "home_assistant")
+SOURCES: tuple[str, ...] = (
+    "auto",
+    "influxdb_v1",
+    "influxdb_v2",
+    "victoriametrics",
+    "home_assistant",
+)
 LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error")
 
 ENV_PREFIX = "ML_ANALYZER_"
@@ -115,6 +121,31 @@ class InfluxV2Config:
 
 
 @dataclass(frozen=True)
+class VictoriaMetricsConfig:
+    """VictoriaMetrics that HA's influxdb integration (api_version 1) writes to.
+
+    VictoriaMetrics takes HA's InfluxDB writes unchanged and files them as series
+    `<measurement>_value{entity_id, domain}`, so the measurement options mean what they mean
+    in HA's influxdb configuration. `url` is the base of its HTTP API: `http://host:8428` for
+    the single server, `http://vmselect:8481/select/0/prometheus` for a cluster's tenant 0.
+    Basic auth (username/password) or a bearer token, for a vmauth or reverse proxy in front.
+    """
+
+    url: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+    verify_ssl: bool = True
+    default_measurement: str = ""
+    override_measurement: str = ""
+
+    @property
+    def configured(self) -> bool:
+        """A URL makes VictoriaMetrics the chosen source (when no InfluxDB is configured)."""
+        return bool(self.url)
+
+
+@dataclass(frozen=True)
 class AnalyzerConfig:
     """Everything the service needs; build it with `load_config`."""
 
@@ -131,17 +162,21 @@ class AnalyzerConfig:
     home_assistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     influxdb: InfluxV1Config = field(default_factory=InfluxV1Config)
     influxdb_v2: InfluxV2Config = field(default_factory=InfluxV2Config)
+    victoriametrics: VictoriaMetricsConfig = field(default_factory=VictoriaMetricsConfig)
     notices: tuple[str, ...] = field(default=(), compare=False)
     """What loading changed in the user's options (old keys moved), logged once at start."""
 
     def chosen_source(self) -> Source:
-        """The data source: the explicit one, else the first configured of v1, v2, HA."""
+        """The data source: the explicit one, else the first configured of v1, v2,
+        VictoriaMetrics, HA."""
         if self.source != "auto":
             return cast(Source, self.source)
         if self.influxdb.configured:
             return "influxdb_v1"
         if self.influxdb_v2.configured:
             return "influxdb_v2"
+        if self.victoriametrics.configured:
+            return "victoriametrics"
         return "home_assistant"
 
 
@@ -149,6 +184,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "home_assistant": HomeAssistantConfig,
     "influxdb": InfluxV1Config,
     "influxdb_v2": InfluxV2Config,
+    "victoriametrics": VictoriaMetricsConfig,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "sensitivity": SENSITIVITIES,
@@ -325,11 +361,18 @@ def _check_state_dir(state_dir: str, addon: bool) -> None:
 def _check_urls(config: AnalyzerConfig) -> None:
     _check_url("home_assistant.url", config.home_assistant.url)
     _check_url("influxdb_v2.url", config.influxdb_v2.url)
+    _check_url("victoriametrics.url", config.victoriametrics.url)
     source = config.source
     if source == "influxdb_v1" and not config.influxdb.configured:
         raise ConfigError("influxdb.host", "is required when source is influxdb_v1")
     if source == "influxdb_v2" and not config.influxdb_v2.configured:
         raise ConfigError("influxdb_v2.url", "and influxdb_v2.token are required for influxdb_v2")
+    if source == "victoriametrics" and not config.victoriametrics.configured:
+        raise ConfigError("victoriametrics.url", "is required when source is victoriametrics")
+    if config.victoriametrics.username and config.victoriametrics.token:
+        raise ConfigError(
+            "victoriametrics.token", "and victoriametrics.username exclude each other: use one"
+        )
     if not config.home_assistant.url:
         raise ConfigError(
             "home_assistant.url",

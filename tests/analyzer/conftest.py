@@ -1,4 +1,4 @@
-"""Fixtures of the analyzer tests: the real InfluxDB 1.x server and HA-style point writing."""
+"""Fixtures of the analyzer tests: the real InfluxDB 1.x and VictoriaMetrics servers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pytest
 
 from devtools.influxdb import InfluxServer
 from tests.support.influxdb import influxdb_server
+from tests.support.victoriametrics import VictoriaMetricsServer, victoriametrics_server
 
-__all__ = ["InfluxServer", "influxdb_server"]
+__all__ = ["InfluxServer", "VictoriaMetricsServer", "influxdb_server", "victoriametrics_server"]
 
 
 @pytest.fixture(autouse=True)

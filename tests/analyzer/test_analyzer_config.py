@@ -40,6 +40,12 @@ def _write(tmp_path: Path, options: dict[str, Any], suffix: str = ".yaml") -> Pa
         ({"colour": "red"}, "option 'colour' is not a known option"),
         ({"source": "influxdb_v1"}, "option 'influxdb.host' is required"),
         ({"influxdb_v2": {"url": "influx:8086"}}, "option 'influxdb_v2.url' must start with"),
+        ({"victoriametrics": {"url": "vm:8428"}}, "option 'victoriametrics.url' must start with"),
+        ({"source": "victoriametrics"}, "option 'victoriametrics.url' is required"),
+        (
+            {"victoriametrics": {"url": "http://vm:8428", "username": "u", "token": "t"}},
+            "option 'victoriametrics.token' and victoriametrics.username exclude each other",
+        ),
     ],
 )
 def test_bad_option_exits_2_naming_it(
@@ -93,6 +99,24 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     assert "long-lived" not in repr(config)
 
 
+def test_victoriametrics_from_the_environment_keeps_secrets_out_of_repr() -> None:
+    config = load_config(
+        None,
+        {
+            **TOKEN_ENV,
+            "ML_ANALYZER_VICTORIAMETRICS_URL": "https://vm.example:8427",
+            "ML_ANALYZER_VICTORIAMETRICS_USERNAME": "farm",
+            "ML_ANALYZER_VICTORIAMETRICS_PASSWORD": "hunter2",
+            "ML_ANALYZER_VICTORIAMETRICS_VERIFY_SSL": "false",
+        },
+    )
+    assert config.chosen_source() == "victoriametrics"
+    assert config.victoriametrics.url == "https://vm.example:8427"
+    assert config.victoriametrics.username == "farm"
+    assert config.victoriametrics.verify_ssl is False
+    assert "hunter2" not in repr(config)
+
+
 def test_environment_only(tmp_path: Path) -> None:
     config = load_config(None, TOKEN_ENV)
     assert config.home_assistant.url == "http://127.0.0.1:8123"
@@ -124,6 +148,18 @@ def test_explicit_token_wins_over_supervisor_token() -> None:
         ),
         ({"influxdb": {"host": "i"}, "source": "home_assistant"}, "home_assistant"),
         ({"influxdb_v2": {"url": "http://i:8086"}}, "home_assistant"),
+        ({"victoriametrics": {"url": "http://vm:8428"}}, "victoriametrics"),
+        (
+            {
+                "influxdb_v2": {"url": "http://i:8086", "token": "t"},
+                "victoriametrics": {"url": "http://vm:8428"},
+            },
+            "influxdb_v2",
+        ),
+        (
+            {"victoriametrics": {"url": "http://vm:8428"}, "source": "home_assistant"},
+            "home_assistant",
+        ),
     ],
 )
 def test_source_is_the_first_configured(
