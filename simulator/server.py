@@ -102,7 +102,9 @@ class Simulation:
         self.sessions: dict[str, Session] = {}
         self.counters = Counters()
         self._real_start = time.monotonic()
-        self._used: Counter[int] = Counter()
+        # Answers spent per fault, keyed by id() with the fault kept beside its count: a cleared
+        # fault's id can be reused by a new one, which must not inherit the old one's budget.
+        self._used: dict[int, tuple[Fault, int]] = {}
         self._serial = 0
         self._fault_serials: dict[int, int] = {}
 
@@ -142,7 +144,7 @@ class Simulation:
                 # A request of no known farm meets only the faults of the whole cloud.
                 continue
             budget = fault.params.get("count")
-            if budget is not None and self._used[id(fault)] >= int(budget):
+            if budget is not None and self.spent(fault) >= int(budget):
                 continue
             return fault
         return None
@@ -157,7 +159,7 @@ class Simulation:
             if not fault.applies_to(farm) or fault.house is None:
                 continue
             budget = fault.params.get("count")
-            if budget is not None and self._used[id(fault)] >= int(budget):
+            if budget is not None and self.spent(fault) >= int(budget):
                 continue
             self.spend(fault)
             missing.add(fault.house)
@@ -178,9 +180,14 @@ class Simulation:
             return farm
         return replace(farm, options=replace(farm.options, units=units))
 
+    def spent(self, fault: Fault) -> int:
+        """How many answers this very fault (not an earlier one with the same id) affected."""
+        held = self._used.get(id(fault))
+        return held[1] if held is not None and held[0] is fault else 0
+
     def spend(self, fault: Fault) -> None:
         """Count one answer affected by a fault with a ``count`` budget."""
-        self._used[id(fault)] += 1
+        self._used[id(fault)] = (fault, self.spent(fault) + 1)
 
     def add_fault(self, data: dict[str, Any]) -> Fault:
         """Inject a fault; ``at`` (default now) is relative to the current simulated time."""

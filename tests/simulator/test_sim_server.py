@@ -375,3 +375,17 @@ async def test_command_line_prints_its_port_and_stops_on_sigterm(socket_enabled:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_a_new_fault_does_not_inherit_a_cleared_faults_budget() -> None:
+    """Budgets were kept per id(): a fault added after another was cleared could get the freed
+    id and find its budget already spent (seen as a flaky malformed-answer test)."""
+    simulation = Simulation(Scenario(farms=1, houses=1), speed=0.0)
+    for _ in range(50):
+        simulation.add_fault({"kind": "malformed_json", "params": {"count": 1}})
+        fault = simulation.cloud_fault("malformed_json", 1)
+        assert fault is not None
+        simulation.spend(fault)
+        assert simulation.cloud_fault("malformed_json", 1) is None
+        simulation.faults.clear()
+        del fault
