@@ -54,10 +54,17 @@ class StandInHA:
         self.entities: list[dict[str, Any]] = []
         self.states: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
+        self.houses = houses
         for farm, house in houses:
             identifier = f"{prefix.upper()}F{farm}_{house}"
             device_id = f"device_{farm}_{house}"
-            self.devices.append({"id": device_id, "identifiers": [["rotem_farm", identifier]]})
+            self.devices.append(
+                {
+                    "id": device_id,
+                    "identifiers": [["rotem_farm", identifier]],
+                    "config_entries": [f"entry_{farm}"],
+                }
+            )
             for role, unit in ROLES.items():
                 entity_id = f"sensor.{_object_id(prefix, farm, house, role)}"
                 self.entities.append(
@@ -76,6 +83,11 @@ class StandInHA:
             "config/device_registry/list": self.devices,
             "config/entity_registry/list": self.entities,
             "get_states": self.states,
+            # The analyzer reports only houses of loaded farms.
+            "config_entries/get": [
+                {"entry_id": f"entry_{farm}", "state": "loaded"}
+                for farm in sorted({farm for farm, _ in self.houses})
+            ],
         }[command_type]
 
     async def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> Any:
