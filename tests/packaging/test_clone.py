@@ -77,9 +77,14 @@ _GUARDED = (
     "simulator/",
 )
 _OUTSIDE = re.compile(r"\.\./shared|/work/shared|/\s*[\"']shared[\"']")
-# Still naming the NAB harness in ../shared/tools (issue 14 §1): the bench and its docstring in
-# the scorer move with the bench's own change; nothing in the tests runs them.
-_KNOWN_OUTSIDE = {"bench/nab_dev.py", "addon_ml_analyzer/ml_analyzer/scorecsv.py"}
+# The NAB harness and data (../shared/tools, ../shared/datasets) are not the project's to ship:
+# the NAB benches take their folder as an option or NAB_TOOLS and only default to it, and the
+# scorer's docstring names it; nothing in the tests runs them.
+_KNOWN_OUTSIDE = {
+    "bench/nab_dev.py",
+    "bench/univariate_sanity.py",
+    "addon_ml_analyzer/ml_analyzer/scorecsv.py",
+}
 
 
 def test_no_code_names_the_shared_folder_beside_the_repository() -> None:
