@@ -1,7 +1,7 @@
 """NAB dev split: our `score-csv` through the shared harness, swept and at our own threshold,
 and the leave-one-category-out (LOCO) figure that says how it may do on series it never saw.
 
-Runs `/work/shared/tools/run_nab.sh python -m ml_analyzer score-csv` (NAB rules, the best
+Runs `<tools>/run_nab.sh python -m ml_analyzer score-csv` (NAB rules, the best
 threshold per profile swept over the whole split, as NAB reports), then scores the same
 detections once more at the detector's own operating threshold (`UnivariateConfig.threshold`),
 which is what the analyzer really uses. Per category, each normalised like the corpus (its own
@@ -35,7 +35,6 @@ from ml_analyzer.detectors.univariate import UnivariateConfig  # noqa: E402
 
 from bench import nab_loco  # noqa: E402
 
-DEFAULT_TOOLS = Path("/work/shared/tools")
 SHIPPED = UnivariateConfig()
 # The shipped setting and, for each mechanism or constant that was chosen by looking at the dev
 # split, the setting without it (or at its earlier value): the nested LOCO chooses among these
@@ -123,8 +122,12 @@ def leave_one_category_out(split: Path, tools: Path) -> None:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    tools = Path(os.environ.get("NAB_TOOLS", DEFAULT_TOOLS))
-    parser.add_argument("--tools", type=Path, default=tools, help=f"default {tools}")
+    parser.add_argument(
+        "--tools",
+        type=Path,
+        default=nab_loco.tools_from_environment(),
+        help="the NAB harness folder (run_nab.sh, nab_score.py); default $NAB_TOOLS",
+    )
     split = os.environ.get("NAB_SPLIT")
     parser.add_argument(
         "--split",
@@ -133,6 +136,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="default: datasets/nab-dev beside the tools directory",
     )
     args = parser.parse_args(argv)
+    if args.tools is None:
+        parser.error(nab_loco.NO_TOOLS)
     if args.split is None:
         args.split = args.tools.parent / "datasets" / "nab-dev"
     for path in (args.tools / "run_nab.sh", args.split / "labels" / "windows.json"):

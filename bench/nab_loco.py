@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,19 @@ PROFILES: dict[str, tuple[float, float, float]] = {
 }
 THRESHOLDS: tuple[float, ...] = tuple(round(0.30 + 0.01 * i, 2) for i in range(66))
 SUPPRESS_ROWS: tuple[int, ...] = (25, 50, 100)
+
+
+NO_TOOLS = (
+    "the NAB harness folder is not given: --tools DIR or NAB_TOOLS=DIR (the folder with "
+    "run_nab.sh and nab_score.py of the NAB scorer; it is not part of the repository)"
+)
+
+
+def tools_from_environment() -> Path | None:
+    """The NAB harness folder named by ``NAB_TOOLS``; the harness is not part of the repository,
+    so there is no default path to guess."""
+    named = os.environ.get("NAB_TOOLS")
+    return Path(named) if named else None
 
 
 def load_nab_score(tools: Path) -> ModuleType:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -265,20 +264,28 @@ def nab_length(split: Path, tools: Path, factors: tuple[int, ...] = (1, 2, 4)) -
 
 def main(argv: list[str] | None = None) -> int:
     """Print every figure (or only some, see --only)."""
+    from bench import nab_loco
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    tools = Path(os.environ.get("NAB_TOOLS", "/work/shared/tools"))
-    parser.add_argument("--tools", type=Path, default=tools, help=f"default {tools}")
+    parser.add_argument(
+        "--tools",
+        type=Path,
+        default=nab_loco.tools_from_environment(),
+        help="the NAB harness folder (for the length test); default $NAB_TOOLS",
+    )
     parser.add_argument("--split", type=Path, default=None, help="default: ../datasets/nab-dev")
     parser.add_argument(
         "--only", choices=("synthetic", "simulator", "length"), default=None, help="one part"
     )
     args = parser.parse_args(argv)
-    split = args.split or args.tools.parent / "datasets" / "nab-dev"
+    if args.only in (None, "length") and args.tools is None:
+        parser.error(nab_loco.NO_TOOLS)
     if args.only in (None, "synthetic"):
         synthetic()
     if args.only in (None, "simulator"):
         simulator()
     if args.only in (None, "length"):
+        split = args.split or args.tools.parent / "datasets" / "nab-dev"
         if not (split / "labels" / "windows.json").exists():
             parser.error(f"{split} is not a NAB split (see --tools / --split)")
         nab_length(split, args.tools)
